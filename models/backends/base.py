@@ -1,0 +1,63 @@
+"""The backend interface: a :class:`GenerationRequest` in, a stream of :class:`Delta` out."""
+
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+from dataclasses import dataclass, field
+from typing import Any, Iterator
+
+from vlkit.models.messages import Turn
+
+__all__ = ["Backend", "Delta", "GenerationRequest", "Usage"]
+
+
+@dataclass
+class GenerationRequest:
+    """Everything one generation needs, independent of the backend."""
+
+    turns: list[Turn]
+    max_tokens: int = 512
+    temperature: float = 0.0
+    """0 means greedy decoding."""
+    top_p: float | None = None
+    seed: int | None = None
+    stop: list[str] = field(default_factory=list)
+    min_pixels: int | None = None
+    max_pixels: int | None = None
+    tools: list[dict[str, Any]] | None = None
+    """OpenAI-format tool schemas: ``{"type": "function", "function": {name, description, parameters}}``."""
+    tool_choice: str | None = None
+    """``"auto"``, ``"none"``, ``"required"`` or a tool's name."""
+    response_schema: dict[str, Any] | None = None
+    """JSON schema the answer must follow (structured output)."""
+    response_schema_name: str = "response"
+
+
+@dataclass
+class Usage:
+    input_tokens: int
+    output_tokens: int
+    image_tokens: int = 0
+
+
+@dataclass
+class Delta:
+    """A piece of the answer. The last delta of a stream carries ``usage`` and ``finish_reason``."""
+
+    text: str = ""
+    tool_call_chunks: list[dict[str, Any]] = field(default_factory=list)
+    """Native tool-call pieces (openai backend): ``{"index", "id", "name", "args"}``."""
+    usage: Usage | None = None
+    finish_reason: str | None = None
+    """``"stop"``, ``"length"`` or ``"tool_calls"``."""
+    metadata: dict[str, Any] = field(default_factory=dict)
+
+
+class Backend(ABC):
+    """Runs a model. Implement :meth:`stream`; everything else in vlkit builds on it."""
+
+    model_name: str = ""
+
+    @abstractmethod
+    def stream(self, request: GenerationRequest) -> Iterator[Delta]:
+        """Yield the answer piece by piece; the final delta carries usage and finish_reason."""

@@ -1,0 +1,201 @@
+"""Finding, loading and caching local checkpoints (transformers backend).
+
+A checkpoint is loaded once per (folder, device, dtype, attention) and shared by every ChatQwenVL that
+asks for it; each loaded model carries a lock so generation from several threads is serialised.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import logging
+import os
+import threading
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from vlkit.errors import MissingExtraError, ModelNotFoundError, OfflineModelError, UnsupportedModelError
+from vlkit.models.families import FamilySpec, family_of_folder
+
+__all__ = ["LoadedModel", "load_model", "resolve_checkpoint", "pick_device", "pick_dtype"]
+
+log = logging.getLogger(__name__)
+
+_CACHE: dict[tuple[str, str, str, str], "LoadedModel"] = {}
+_CACHE_LOCK = threading.Lock()
+
+
+@dataclass
+class LoadedModel:
+    """A model with its tokenizer and image processor, ready to generate."""
+
+    folder: Path
+    family: FamilySpec
+    model: Any
+    tokenizer: Any
+    image_processor: Any
+    chat_template: str | None
+    device: str
+    dtype: Any
+    lock: threading.Lock = field(default_factory=threading.Lock)
+
+
+def _torch():
+    try:
+        import torch
+        import transformers  # noqa: F401
+    except ImportError as exc:
+        raise MissingExtraError(exc.name or "torch", "local", "the local transformers backend") from None
+    return torch
+
+
+def resolve_checkpoint(model: str, *, local_files_only: bool = False) -> Path:
+    """A local folder for ``model`` (a folder path or a Hugging Face id), or a typed error saying what to do."""
+    path = Path(model).expanduser()
+    if path.exists():
+        if not (path / "config.json").is_file():
+            raise ModelNotFoundError(f"{path} is not a checkpoint folder (no config.json)")
+        return path
+    if model.startswith((".", "/", "~")) or model.count("/") != 1 or os.sep != "/" and os.sep in model:
+        raise ModelNotFoundError(
+            f"model folder '{model}' does not exist; pass an existing checkpoint folder or a Hugging Face id "
+            "such as Qwen/Qwen2-VL-2B-Instruct"
+        )
+    try:
+        from huggingface_hub import snapshot_download
+        from huggingface_hub.errors import LocalEntryNotFoundError, RepositoryNotFoundError
+    except ImportError:
+        raise MissingExtraError("huggingface_hub", "local", "downloading models") from None
+    try:
+        return Path(snapshot_download(model, local_files_only=True))
+    except LocalEntryNotFoundError:
+        pass
+    offline = local_files_only or os.environ.get("HF_HUB_OFFLINE", "0") not in {"", "0", "false", "False"}
+    hint = (
+        f"download it where the hub is reachable (huggingface-cli download {model} --local-dir DIR), copy DIR here "
+        "and pass it with --model DIR (or model=DIR / VLKIT_MODEL=DIR)"
+    )
+    if offline:
+        raise OfflineModelError(f"model '{model}' is not in the local cache and offline mode is on; {hint}")
+    log.info("downloading %s from the Hugging Face hub", model)
+    try:
+        return Path(snapshot_download(model))
+    except RepositoryNotFoundError:
+        raise ModelNotFoundError(f"model '{model}' does not exist on the Hugging Face hub (or is private)") from None
+    except Exception as exc:  # network failures come in many types (httpx, requests, OSError)
+        raise OfflineModelError(
+            f"model '{model}' is not in the local cache and the hub cannot be reached ({exc.__class__.__name__}); {hint}"
+        ) from None
+
+
+def pick_device(device: str | None) -> str:
+    """``cuda`` when present, else ``mps``, else ``cpu`` — unless ``device`` names one."""
+    torch = _torch()
+    if device and device != "auto":
+        return device
+    if torch.cuda.is_available():
+        return "cuda"
+    if getattr(torch.backends, "mps", None) is not None and torch.backends.mps.is_available():
+        return "mps"
+    return "cpu"
+
+
+def cpu_supports_bf16() -> bool:
+    """True when the CPU has native bf16 arithmetic (AVX512-BF16 or AMX); else bf16 would be emulated and slow."""
+    torch = _torch()
+    probe = getattr(torch.cpu, "_is_avx512_bf16_supported", None)
+    if probe is not None and probe():
+        return True
+    probe = getattr(torch.cpu, "_is_amx_tile_supported", None)
+    return bool(probe is not None and probe())
+
+
+def pick_dtype(device: str, dtype: str | None) -> Any:
+    """bf16 on CUDA (fp16 on cards without bf16), bf16 on CPUs with native bf16 else fp32, fp16 on MPS."""
+    torch = _torch()
+    if dtype and dtype != "auto":
+        try:
+            return {"bf16": torch.bfloat16, "fp16": torch.float16, "fp32": torch.float32}.get(dtype) or getattr(
+                torch, dtype
+            )
+        except AttributeError:
+            raise UnsupportedModelError(f"unknown dtype '{dtype}'; use auto, bfloat16, float16 or float32") from None
+    if device.startswith("cuda"):
+        return torch.bfloat16 if torch.cuda.is_bf16_supported() else torch.float16
+    if device == "mps":
+        return torch.float16
+    return torch.bfloat16 if cpu_supports_bf16() else torch.float32
+
+
+def pick_attention(device: str, attn_implementation: str | None) -> str:
+    if attn_implementation:
+        return attn_implementation
+    if device.startswith("cuda") and importlib.util.find_spec("flash_attn") is not None:
+        return "flash_attention_2"
+    return "sdpa"
+
+
+def load_model(
+    model: str,
+    *,
+    device: str | None = None,
+    dtype: str | None = None,
+    attn_implementation: str | None = None,
+    local_files_only: bool = False,
+) -> LoadedModel:
+    """Load (once) and return the checkpoint ``model`` — a folder or a Hugging Face id."""
+    torch = _torch()
+    folder = resolve_checkpoint(model, local_files_only=local_files_only)
+    family = family_of_folder(folder)
+    device = pick_device(device)
+    torch_dtype = pick_dtype(device, dtype)
+    attn = pick_attention(device, attn_implementation)
+    key = (str(folder.resolve()), device, str(torch_dtype), attn)
+    with _CACHE_LOCK:
+        if key in _CACHE:
+            return _CACHE[key]
+        from transformers import AutoModelForImageTextToText, AutoTokenizer
+
+        log.info("loading %s (%s) on %s as %s with %s attention", folder, family.model_type, device, torch_dtype, attn)
+        tokenizer = AutoTokenizer.from_pretrained(folder)
+        image_processor = _image_processor(folder)
+        net = AutoModelForImageTextToText.from_pretrained(folder, dtype=torch_dtype, attn_implementation=attn)
+        net.to(device).eval()
+        loaded = LoadedModel(
+            folder=folder,
+            family=family,
+            model=net,
+            tokenizer=tokenizer,
+            image_processor=image_processor,
+            chat_template=_chat_template(folder, tokenizer),
+            device=device,
+            dtype=torch_dtype,
+        )
+        _CACHE[key] = loaded
+        return loaded
+
+
+def _image_processor(folder: Path) -> Any:
+    """The checkpoint's image processor; the PIL one when torchvision is missing (no video processor needed)."""
+    if importlib.util.find_spec("torchvision") is not None:
+        from transformers import AutoImageProcessor
+
+        return AutoImageProcessor.from_pretrained(folder)
+    from transformers.models.qwen2_vl.image_processing_pil_qwen2_vl import Qwen2VLImageProcessorPil
+
+    return Qwen2VLImageProcessorPil.from_pretrained(folder)
+
+
+def _chat_template(folder: Path, tokenizer: Any) -> str | None:
+    """The tokenizer's template, else the processor's (``chat_template.jinja`` / ``chat_template.json``)."""
+    if getattr(tokenizer, "chat_template", None):
+        return tokenizer.chat_template
+    jinja = folder / "chat_template.jinja"
+    if jinja.is_file():
+        return jinja.read_text(encoding="utf-8")
+    js = folder / "chat_template.json"
+    if js.is_file():
+        import json
+
+        return json.loads(js.read_text(encoding="utf-8")).get("chat_template")
+    return None

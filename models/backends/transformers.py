@@ -1,0 +1,283 @@
+"""Local generation with transformers: Qwen2-VL, Qwen2.5-VL and Qwen3-VL checkpoints on CPU, CUDA or MPS."""
+
+from __future__ import annotations
+
+import logging
+import queue
+import threading
+from dataclasses import dataclass
+from typing import Any, Iterator
+
+from vlkit.errors import UnsupportedModelError
+from vlkit.models.backends.base import Backend, Delta, GenerationRequest, Usage
+from vlkit.models.backends.loading import LoadedModel, load_model
+from vlkit.models.images import ImageInput, ImageLimits, smart_resize
+from vlkit.models.prompting import template_messages
+
+__all__ = ["TransformersBackend", "PreparedInputs"]
+
+log = logging.getLogger(__name__)
+
+IMAGE_PAD = "<|image_pad|>"
+
+
+@dataclass
+class PreparedInputs:
+    """Tokenised prompt and pixel tensors for one request."""
+
+    prompt: str
+    input_ids: Any
+    attention_mask: Any
+    pixel_values: Any | None
+    image_grid_thw: Any | None
+    image_tokens: int
+
+
+class TransformersBackend(Backend):
+    """Runs a checkpoint in-process. The model loads on first use and is shared (see ``loading``)."""
+
+    def __init__(
+        self,
+        model: str,
+        *,
+        device: str | None = None,
+        dtype: str | None = None,
+        attn_implementation: str | None = None,
+        local_files_only: bool = False,
+        image_limits: ImageLimits | None = None,
+    ) -> None:
+        self.model_name = model
+        self._load_args = dict(
+            device=device, dtype=dtype, attn_implementation=attn_implementation, local_files_only=local_files_only
+        )
+        self._loaded: LoadedModel | None = None
+        self.image_limits = image_limits or ImageLimits()
+
+    @property
+    def loaded(self) -> LoadedModel:
+        if self._loaded is None:
+            self._loaded = load_model(self.model_name, **self._load_args)
+        return self._loaded
+
+    # ------------------------------------------------------------------ prompt
+
+    def prepare(self, request: GenerationRequest) -> PreparedInputs:
+        """Render the chat template, resize the images to the visual budget and tokenise."""
+        lm = self.loaded
+        family = lm.family
+        messages, images, template_tools = template_messages(request.turns, family, request.tools)
+        if not lm.chat_template:
+            raise UnsupportedModelError(f"{lm.folder} has no chat template; is it an -Instruct checkpoint?")
+        prompt = lm.tokenizer.apply_chat_template(
+            messages,
+            tools=template_tools,
+            chat_template=lm.chat_template,
+            tokenize=False,
+            add_generation_prompt=True,
+        )
+        pixel_values = grid = None
+        image_tokens = 0
+        if images:
+            pils = [self._resized(image, request) for image in images]
+            out = lm.image_processor(images=pils, do_resize=False, return_tensors="pt")
+            pixel_values, grid = out["pixel_values"].to(lm.device, lm.dtype), out["image_grid_thw"]
+            per_image = [int(g.prod()) // family.merge_size**2 for g in grid]
+            image_tokens = sum(per_image)
+            prompt = _expand_image_pads(prompt, per_image)
+            grid = grid.to(lm.device)
+        encoded = lm.tokenizer(prompt, return_tensors="pt", add_special_tokens=False)
+        return PreparedInputs(
+            prompt=prompt,
+            input_ids=encoded["input_ids"].to(lm.device),
+            attention_mask=encoded["attention_mask"].to(lm.device),
+            pixel_values=pixel_values,
+            image_grid_thw=grid,
+            image_tokens=image_tokens,
+        )
+
+    def _resized(self, image: ImageInput, request: GenerationRequest):
+        from PIL import Image
+
+        family = self.loaded.family
+        pil = image.to_pil(self.image_limits)
+        default_max = family.gpu_max_pixels if self.loaded.device != "cpu" else family.cpu_max_pixels
+        min_pixels = image.min_pixels or request.min_pixels or family.min_pixels
+        max_pixels = image.max_pixels or request.max_pixels or default_max
+        height, width = smart_resize(pil.height, pil.width, family.factor, min_pixels, max(max_pixels, min_pixels))
+        if (width, height) != pil.size:
+            pil = pil.resize((width, height), Image.Resampling.BICUBIC)
+        return pil
+
+    # ------------------------------------------------------------------ generation
+
+    def stream(self, request: GenerationRequest) -> Iterator[Delta]:
+        lm = self.loaded
+        inputs = self.prepare(request)
+        return _Generation(lm, inputs, request, self._logits_processors(request, inputs)).run()
+
+    def _logits_processors(self, request: GenerationRequest, inputs: PreparedInputs) -> list[Any]:
+        # TOOLS-HOOK: grammar-constrained decoding for tool_choice / response_schema (vlkit.models.constrained).
+        if request.response_schema is None and not (request.tools and request.tool_choice not in (None, "auto", "none")):
+            return []
+        from vlkit.models import constrained
+
+        return constrained.processors_for(self.loaded, request)
+
+
+def _expand_image_pads(prompt: str, per_image: list[int]) -> str:
+    pieces = prompt.split(IMAGE_PAD)
+    if len(pieces) - 1 != len(per_image):
+        raise UnsupportedModelError(
+            f"the chat template placed {len(pieces) - 1} image slots for {len(per_image)} images; "
+            "the checkpoint's template does not look like a Qwen-VL template"
+        )
+    out = [pieces[0]]
+    for count, piece in zip(per_image, pieces[1:]):
+        out.append(IMAGE_PAD * count)
+        out.append(piece)
+    return "".join(out)
+
+
+class _Generation:
+    """One streamed generation: ``model.generate`` in a worker thread, text decoded incrementally here."""
+
+    _DONE = object()
+
+    def __init__(self, lm: LoadedModel, inputs: PreparedInputs, request: GenerationRequest, processors: list) -> None:
+        self.lm, self.inputs, self.request, self.processors = lm, inputs, request, processors
+        self.tokens: queue.Queue = queue.Queue()
+        self.cancel = threading.Event()
+        self.error: BaseException | None = None
+
+    def run(self) -> Iterator[Delta]:
+        worker = threading.Thread(target=self._generate, name="vlkit-generate", daemon=True)
+        worker.start()
+        try:
+            yield from self._decode()
+        finally:
+            self.cancel.set()
+            worker.join()
+
+    def _generate(self) -> None:
+        import torch
+        from transformers import GenerationConfig, LogitsProcessorList, StoppingCriteria, StoppingCriteriaList
+        from transformers.generation.streamers import BaseStreamer
+
+        outer = self
+
+        class QueueStreamer(BaseStreamer):
+            first = True
+
+            def put(self, value: Any) -> None:
+                if self.first:  # generate() first hands over the prompt
+                    self.first = False
+                    return
+                for token in value.reshape(-1).tolist():
+                    outer.tokens.put(token)
+
+            def end(self) -> None:
+                pass
+
+        class Cancelled(StoppingCriteria):
+            def __call__(self, input_ids: Any, scores: Any, **kwargs: Any) -> Any:
+                return torch.full((input_ids.shape[0],), outer.cancel.is_set(), dtype=torch.bool, device=input_ids.device)
+
+        lm, request, inputs = self.lm, self.request, self.inputs
+        tokenizer = lm.tokenizer
+        eos = _eos_ids(lm)
+        sample = bool(request.temperature and request.temperature > 0)
+        config = GenerationConfig(
+            max_new_tokens=request.max_tokens,
+            do_sample=sample,
+            temperature=request.temperature if sample else None,
+            top_p=request.top_p if sample else None,
+            top_k=None,
+            eos_token_id=eos,
+            pad_token_id=tokenizer.pad_token_id if tokenizer.pad_token_id is not None else eos[0],
+        )
+        kwargs: dict[str, Any] = dict(input_ids=inputs.input_ids, attention_mask=inputs.attention_mask)
+        if inputs.pixel_values is not None:
+            kwargs.update(pixel_values=inputs.pixel_values, image_grid_thw=inputs.image_grid_thw)
+        try:
+            with lm.lock, torch.inference_mode():
+                if request.seed is not None:
+                    torch.manual_seed(request.seed)
+                lm.model.generate(
+                    **kwargs,
+                    generation_config=config,
+                    streamer=QueueStreamer(),
+                    stopping_criteria=StoppingCriteriaList([Cancelled()]),
+                    logits_processor=LogitsProcessorList(self.processors),
+                )
+        except BaseException as exc:  # re-raised in the consuming thread
+            self.error = exc
+        finally:
+            self.tokens.put(self._DONE)
+
+    def _decode(self) -> Iterator[Delta]:
+        tokenizer = self.lm.tokenizer
+        eos = set(_eos_ids(self.lm))
+        stops = [s for s in self.request.stop if s]
+        hold = max((len(s) for s in stops), default=1) - 1
+        ids: list[int] = []
+        emitted = 0
+        finish = "length"
+        stopped_at: int | None = None
+        while True:
+            token = self.tokens.get()
+            if token is self._DONE:
+                break
+            ids.append(token)
+            if token in eos:
+                finish = "stop"
+                continue
+            text = tokenizer.decode(ids, skip_special_tokens=True)
+            if text.endswith("\ufffd"):  # an incomplete UTF-8 sequence: wait for the next token
+                continue
+            cut = _first_stop(text, stops)
+            if cut is not None:
+                stopped_at, finish = cut, "stop"
+                if cut > emitted:
+                    yield Delta(text=text[emitted:cut])
+                emitted = cut
+                self.cancel.set()
+                break
+            safe = len(text) - hold
+            if safe > emitted:
+                yield Delta(text=text[emitted:safe])
+                emitted = safe
+        if self.error is not None and not isinstance(self.error, GeneratorExit):
+            raise self.error
+        if stopped_at is None:
+            text = tokenizer.decode(ids, skip_special_tokens=True)
+            if len(text) > emitted:
+                yield Delta(text=text[emitted:])
+        elif finish == "length":
+            finish = "stop"
+        yield Delta(
+            usage=Usage(
+                input_tokens=int(self.inputs.input_ids.shape[1]),
+                output_tokens=len(ids),
+                image_tokens=self.inputs.image_tokens,
+            ),
+            finish_reason=finish,
+            metadata={"image_tokens": self.inputs.image_tokens},
+        )
+
+
+def _first_stop(text: str, stops: list[str]) -> int | None:
+    positions = [text.find(s) for s in stops]
+    found = [p for p in positions if p >= 0]
+    return min(found) if found else None
+
+
+def _eos_ids(lm: LoadedModel) -> list[int]:
+    config = getattr(lm.model, "generation_config", None)
+    eos = getattr(config, "eos_token_id", None)
+    if eos is None:
+        eos = lm.tokenizer.eos_token_id
+    ids = list(eos) if isinstance(eos, (list, tuple)) else [eos]
+    im_end = lm.tokenizer.convert_tokens_to_ids("<|im_end|>")
+    if isinstance(im_end, int) and im_end >= 0 and im_end not in ids:
+        ids.append(im_end)
+    return [i for i in ids if i is not None]

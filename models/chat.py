@@ -1,0 +1,249 @@
+"""``ChatQwenVL``: Qwen2-VL / Qwen2.5-VL / Qwen3-VL as a LangChain chat model, local or over HTTP."""
+
+from __future__ import annotations
+
+import os
+from typing import Any, Iterator, Literal
+
+from langchain_core.callbacks import CallbackManagerForLLMRun
+from langchain_core.language_models import LangSmithParams
+from langchain_core.language_models.chat_models import BaseChatModel, generate_from_stream
+from langchain_core.messages import AIMessageChunk, BaseMessage
+from langchain_core.messages.ai import UsageMetadata
+from langchain_core.outputs import ChatGenerationChunk, ChatResult
+from pydantic import ConfigDict, Field, PrivateAttr, SecretStr, model_validator
+
+from vlkit.models.backends.base import Backend, Delta, GenerationRequest
+from vlkit.models.images import ImageLimits
+from vlkit.models.messages import to_turns
+
+__all__ = ["ChatQwenVL", "DEFAULT_MODEL"]
+
+DEFAULT_MODEL = "Qwen/Qwen2-VL-2B-Instruct"
+
+# Keyword arguments LangChain itself passes down to _generate/_stream; accepted and ignored.
+_LANGCHAIN_KWARGS = {"ls_structured_output_format", "run_name"}
+# Per-call overrides of the request (invoke(..., max_tokens=16)).
+_CALL_KWARGS = {
+    "max_tokens", "temperature", "top_p", "seed", "min_pixels", "max_pixels",
+    "tools", "tool_choice", "response_schema", "response_schema_name",
+}  # fmt: skip
+
+
+class ChatQwenVL(BaseChatModel):
+    """A Qwen vision-language model as a LangChain chat model.
+
+    Images go in as content blocks of human messages (LangChain image blocks, OpenAI ``image_url``,
+    local paths, ``file://`` URIs or PIL images); answers stream token by token.
+
+    Example:
+        ```python
+        from langchain_core.messages import HumanMessage
+        from vlkit.models import ChatQwenVL
+
+        llm = ChatQwenVL()  # Qwen/Qwen2-VL-2B-Instruct with transformers, CPU or GPU
+        msg = HumanMessage(content=[{"type": "image", "path": "invoice.png"}, "What is the total?"])
+        print(llm.invoke([msg]).content)
+
+        remote = ChatQwenVL(backend="openai", base_url="http://127.0.0.1:8000/v1", model="Qwen/Qwen2-VL-2B-Instruct")
+        ```
+    """
+
+    model: str = Field(default_factory=lambda: os.environ.get("VLKIT_MODEL") or DEFAULT_MODEL)
+    """Hugging Face id or local checkpoint folder (transformers), or the served model name (openai)."""
+    backend: Literal["transformers", "openai"] = "transformers"
+    """Where the model runs: in-process with transformers, or on an OpenAI-compatible server."""
+    base_url: str | None = Field(default_factory=lambda: os.environ.get("VLKIT_BASE_URL"))
+    """Server URL for the openai backend, e.g. ``http://127.0.0.1:8000/v1`` (env ``VLKIT_BASE_URL``)."""
+    api_key: SecretStr | None = Field(default=None)
+    """Key for the openai backend; read from ``VLKIT_API_KEY`` or ``OPENAI_API_KEY`` when not given."""
+    device: str | None = None
+    """transformers: ``cuda``, ``cpu``, ``mps`` or None for the best available."""
+    dtype: str | None = None
+    """transformers: ``bfloat16``, ``float16``, ``float32`` or None (bf16 on GPU and bf16-capable CPUs, else fp32)."""
+    attn_implementation: str | None = None
+    """transformers: attention kernel; None picks flash-attn on CUDA when installed, else sdpa."""
+    local_files_only: bool = False
+    """transformers: never contact the hub, only use cached or local weights."""
+    max_tokens: int = Field(default=512, ge=1)
+    """Most new tokens per answer."""
+    temperature: float = Field(default=0.0, ge=0.0)
+    """0 decodes greedily (the default); above 0 samples."""
+    top_p: float | None = Field(default=None, gt=0.0, le=1.0)
+    """Nucleus sampling mass (only when sampling)."""
+    seed: int | None = None
+    """Seed for sampling, for reproducible answers."""
+    stop: list[str] | None = Field(default=None, alias="stop_sequences")
+    """Stop sequences: the answer ends before the first one."""
+    min_pixels: int | None = Field(default=None, ge=1)
+    """Smallest image area after resize (default: 4 visual tokens)."""
+    max_pixels: int | None = Field(default=None, ge=1)
+    """Largest image area after resize; sets the visual-token budget per image
+    (default: 256 tokens on CPU, 1280 on GPU; one token is 28×28 px, 32×32 for Qwen3-VL)."""
+    max_image_pixels: int = Field(default=64_000_000, ge=1)
+    """Refuse input images with more pixels than this, before decoding them (decompression bombs)."""
+    max_image_bytes: int = Field(default=64 * 1024 * 1024, ge=1)
+    """Refuse encoded input images larger than this."""
+    timeout: float = Field(default=120.0, gt=0)
+    """openai: seconds to wait for the server."""
+    max_retries: int = Field(default=2, ge=0)
+    """openai: retries on connection errors, 429 and 5xx."""
+    streaming: bool = False
+    """Stream by default in ``invoke`` (LangChain convention)."""
+
+    model_config = ConfigDict(extra="forbid", populate_by_name=True, protected_namespaces=())
+
+    _backend: Backend | None = PrivateAttr(default=None)
+
+    @model_validator(mode="after")
+    def _check_backend(self) -> "ChatQwenVL":
+        if self.api_key is None:
+            key = os.environ.get("VLKIT_API_KEY") or os.environ.get("OPENAI_API_KEY")
+            if key:
+                self.api_key = SecretStr(key)
+        if self.backend == "openai" and not self.base_url:
+            self.base_url = os.environ.get("OPENAI_BASE_URL") or "http://127.0.0.1:8000/v1"
+        return self
+
+    # ------------------------------------------------------------------ LangChain plumbing
+
+    @property
+    def _llm_type(self) -> str:
+        return "qwen-vl"
+
+    @property
+    def _identifying_params(self) -> dict[str, Any]:
+        return {
+            "model": self.model,
+            "backend": self.backend,
+            "base_url": self.base_url if self.backend == "openai" else None,
+            "max_tokens": self.max_tokens,
+            "temperature": self.temperature,
+            "top_p": self.top_p,
+            "min_pixels": self.min_pixels,
+            "max_pixels": self.max_pixels,
+        }
+
+    def _get_ls_params(self, stop: list[str] | None = None, **kwargs: Any) -> LangSmithParams:
+        params = LangSmithParams(
+            ls_provider="vlkit",
+            ls_model_name=kwargs.get("model") if isinstance(kwargs.get("model"), str) else self.model,
+            ls_model_type="chat",
+            ls_temperature=kwargs.get("temperature", self.temperature),
+            ls_max_tokens=kwargs.get("max_tokens", self.max_tokens),
+        )
+        if stop or self.stop:
+            params["ls_stop"] = stop or self.stop
+        return params
+
+    @property
+    def backend_impl(self) -> Backend:
+        """The backend instance (created on first use; the model itself loads on first generation)."""
+        if self._backend is None:
+            limits = ImageLimits(max_bytes=self.max_image_bytes, max_pixels=self.max_image_pixels)
+            if self.backend == "openai":
+                from vlkit.models.backends.openai import OpenAIBackend
+
+                self._backend = OpenAIBackend(
+                    model=self.model,
+                    base_url=self.base_url or "",
+                    api_key=self.api_key.get_secret_value() if self.api_key else None,
+                    timeout=self.timeout,
+                    max_retries=self.max_retries,
+                )
+            else:
+                from vlkit.models.backends.transformers import TransformersBackend
+
+                self._backend = TransformersBackend(
+                    self.model,
+                    device=self.device,
+                    dtype=self.dtype,
+                    attn_implementation=self.attn_implementation,
+                    local_files_only=self.local_files_only,
+                    image_limits=limits,
+                )
+        return self._backend
+
+    def _request(self, messages: list[BaseMessage], stop: list[str] | None, **kwargs: Any) -> GenerationRequest:
+        if "model" in kwargs and kwargs["model"] != self.model:
+            raise TypeError(
+                f"per-call model override is not supported (got model={kwargs['model']!r}); create another ChatQwenVL"
+            )
+        unknown = set(kwargs) - _CALL_KWARGS - _LANGCHAIN_KWARGS - {"model"}
+        if unknown:
+            raise TypeError(
+                f"unexpected keyword argument(s) {', '.join(sorted(unknown))}; "
+                f"per-call options are {', '.join(sorted(_CALL_KWARGS))}"
+            )
+        limits = ImageLimits(max_bytes=self.max_image_bytes, max_pixels=self.max_image_pixels)
+        return GenerationRequest(
+            turns=to_turns(messages, limits),
+            max_tokens=kwargs.get("max_tokens", self.max_tokens),
+            temperature=kwargs.get("temperature", self.temperature),
+            top_p=kwargs.get("top_p", self.top_p),
+            seed=kwargs.get("seed", self.seed),
+            stop=list(stop if stop is not None else self.stop or []),
+            min_pixels=kwargs.get("min_pixels", self.min_pixels),
+            max_pixels=kwargs.get("max_pixels", self.max_pixels),
+            tools=kwargs.get("tools"),
+            tool_choice=kwargs.get("tool_choice"),
+            response_schema=kwargs.get("response_schema"),
+            response_schema_name=kwargs.get("response_schema_name", "response"),
+        )
+
+    # ------------------------------------------------------------------ generation
+
+    def _generate(
+        self,
+        messages: list[BaseMessage],
+        stop: list[str] | None = None,
+        run_manager: CallbackManagerForLLMRun | None = None,
+        **kwargs: Any,
+    ) -> ChatResult:
+        return generate_from_stream(self._stream(messages, stop=stop, run_manager=run_manager, **kwargs))
+
+    def _stream(
+        self,
+        messages: list[BaseMessage],
+        stop: list[str] | None = None,
+        run_manager: CallbackManagerForLLMRun | None = None,
+        **kwargs: Any,
+    ) -> Iterator[ChatGenerationChunk]:
+        request = self._request(messages, stop, **kwargs)
+        for chunk in self._chunks(request, self.backend_impl.stream(request)):
+            if run_manager and isinstance(chunk.message.content, str) and chunk.message.content:
+                run_manager.on_llm_new_token(chunk.message.content, chunk=chunk)
+            yield chunk
+
+    def _chunks(self, request: GenerationRequest, deltas: Iterator[Delta]) -> Iterator[ChatGenerationChunk]:
+        """Backend deltas → LangChain chunks; the last one carries usage and ``chunk_position='last'``."""
+        # TOOLS-HOOK: when request.tools is set, text is routed through the Hermes tool-call parser here.
+        for delta in deltas:
+            if delta.text or delta.tool_call_chunks:
+                yield ChatGenerationChunk(
+                    message=AIMessageChunk(content=delta.text, tool_call_chunks=delta.tool_call_chunks)
+                )
+            if delta.usage is not None or delta.finish_reason is not None:
+                yield self._final_chunk(delta)
+
+    def _final_chunk(self, delta: Delta) -> ChatGenerationChunk:
+        usage = None
+        if delta.usage is not None:
+            usage = UsageMetadata(
+                input_tokens=delta.usage.input_tokens,
+                output_tokens=delta.usage.output_tokens,
+                total_tokens=delta.usage.input_tokens + delta.usage.output_tokens,
+            )
+        metadata = {
+            "finish_reason": delta.finish_reason,
+            "model_name": self.model,
+            "model_provider": "vlkit",
+            "image_tokens": delta.usage.image_tokens if delta.usage else 0,
+            **delta.metadata,
+        }
+        return ChatGenerationChunk(
+            message=AIMessageChunk(content="", usage_metadata=usage, response_metadata=metadata, chunk_position="last"),
+            generation_info={"finish_reason": delta.finish_reason},
+        )
+
+    # TOOLS-HOOK: bind_tools and with_structured_output are added by the tool-calling issue.

@@ -1,0 +1,36 @@
+"""Document knowledge base: pages read (text layer or OCR), indexed in Chroma, answered with citations.
+
+The heavy parts (PyMuPDF, Chroma, sentence-transformers) import on first use of the names below.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+from vlkit.retrieval.types import Chunk, PageHit, PageText
+
+__all__ = [
+    "Chunk", "PageHit", "PageText",
+    "DocumentIndex", "DocumentInfo", "IngestSummary", "FileResult",
+    "Embedder", "SentenceTransformerEmbedder",
+    "PageReader", "SourcePage",
+]
+
+if TYPE_CHECKING:
+    from vlkit.retrieval.embeddings import Embedder, SentenceTransformerEmbedder
+    from vlkit.retrieval.index import DocumentIndex, DocumentInfo, FileResult, IngestSummary
+    from vlkit.retrieval.readers import PageReader, SourcePage
+
+_LAZY = {
+    "DocumentIndex": "index", "DocumentInfo": "index", "IngestSummary": "index", "FileResult": "index",
+    "Embedder": "embeddings", "SentenceTransformerEmbedder": "embeddings",
+    "PageReader": "readers", "SourcePage": "readers",
+}
+
+
+def __getattr__(name: str) -> Any:
+    if name in _LAZY:
+        from importlib import import_module
+
+        return getattr(import_module(f"vlkit.retrieval.{_LAZY[name]}"), name)
+    raise AttributeError(f"module 'vlkit.retrieval' has no attribute {name!r}")

@@ -1,0 +1,78 @@
+"""Records shared by ingest, storage, search and QA."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+__all__ = ["PageText", "Chunk", "PageHit"]
+
+
+@dataclass
+class PageText:
+    """One page as a reader saw it."""
+
+    doc_id: str
+    """Stable id of the document: the sha256 of the file's bytes (first 16 hex chars)."""
+    file_name: str
+    sha256: str
+    page: int
+    """1-based page number."""
+    reader: str
+    """Which reader produced ``text``: ``text``, ``rapidocr``, ``vlm``."""
+    text: str
+    image_path: str | None = None
+    """Rendered page image on disk (content-addressed), shown to the VLM at answer time."""
+    source_path: str | None = None
+
+
+@dataclass
+class Chunk:
+    """A piece of one page's text; never crosses a page boundary."""
+
+    id: str
+    """Deterministic: ``{doc_id}:{page}:{index}`` so a re-run overwrites instead of duplicating."""
+    doc_id: str
+    file_name: str
+    sha256: str
+    page: int
+    reader: str
+    text: str
+    start: int
+    """Character offset of the chunk in its page's text."""
+    end: int
+    heading: str = ""
+    image_path: str | None = None
+
+    def metadata(self) -> dict[str, Any]:
+        """Flat metadata as stored in Chroma (no None values)."""
+        return {
+            "doc_id": self.doc_id,
+            "file_name": self.file_name,
+            "sha256": self.sha256,
+            "page": self.page,
+            "reader": self.reader,
+            "start": self.start,
+            "end": self.end,
+            "heading": self.heading,
+            "image_path": self.image_path or "",
+        }
+
+
+@dataclass
+class PageHit:
+    """A retrieved page: the unit search returns and QA cites."""
+
+    doc_id: str
+    file_name: str
+    page: int
+    score: float
+    text: str
+    image_path: str | None = None
+    chunks: list[Chunk] = field(default_factory=list)
+    scores: dict[str, float] = field(default_factory=dict)
+    """Per-retriever scores or ranks (``dense``, ``bm25``, ``rerank``) behind ``score``."""
+
+    @property
+    def citation(self) -> str:
+        return f"[{self.file_name} p.{self.page}]"

@@ -1,0 +1,3 @@
+"""VLM tools: screenshot → HTML, invoice → JSON, GUI-action planning (arrive with their issues)."""
+
+__all__: list[str] = []

@@ -1,0 +1,118 @@
+"""``vlkit chat``: one question (with images) to a Qwen-VL model, the answer streamed."""
+
+from __future__ import annotations
+
+import time
+from enum import Enum
+from pathlib import Path
+from typing import Annotated, Optional
+
+import typer
+
+from vlkit.cli.console import console, err_console
+
+__all__ = ["chat"]
+
+
+class BackendName(str, Enum):
+    transformers = "transformers"
+    openai = "openai"
+
+
+class Family(str, Enum):
+    qwen2_vl = "qwen2_vl"
+    qwen2_5_vl = "qwen2_5_vl"
+    qwen3_vl = "qwen3_vl"
+
+
+def chat(
+    prompt: Annotated[str, typer.Argument(help="What to ask, e.g. \"Describe this screenshot\".")],
+    image: Annotated[
+        Optional[list[Path]],
+        typer.Option("--image", "-i", help="Image file to show the model; repeat for several.", show_default=False),
+    ] = None,
+    model: Annotated[
+        Optional[str],
+        typer.Option(
+            "--model", "-m", help="Hugging Face id or local checkpoint folder [default: $VLKIT_MODEL or Qwen/Qwen2-VL-2B-Instruct]."
+        ),
+    ] = None,
+    backend: Annotated[
+        BackendName, typer.Option(help="Run locally with transformers, or on an OpenAI-compatible server.")
+    ] = BackendName.transformers,
+    base_url: Annotated[
+        Optional[str], typer.Option(help="Server URL for --backend openai, e.g. http://127.0.0.1:8000/v1.")
+    ] = None,
+    tiny: Annotated[
+        Optional[Family],
+        typer.Option(help="Use a tiny RANDOM checkpoint of this family (offline pipeline check; output is noise)."),
+    ] = None,
+    system: Annotated[Optional[str], typer.Option(help="System message.")] = None,
+    max_tokens: Annotated[int, typer.Option(min=1, help="Most new tokens.")] = 512,
+    temperature: Annotated[float, typer.Option(min=0.0, help="0 = greedy.")] = 0.0,
+    max_pixels: Annotated[
+        Optional[int], typer.Option(min=1, help="Visual budget per image in pixels (default: 256 tokens on CPU).")
+    ] = None,
+    device: Annotated[Optional[str], typer.Option(help="cuda, cpu or mps (default: best available).")] = None,
+    dtype: Annotated[Optional[str], typer.Option(help="bfloat16, float16 or float32 (default: auto).")] = None,
+) -> None:
+    """Ask a Qwen vision-language model about images; the answer streams as it is generated.
+
+    Examples:
+
+      vlkit chat --image receipt.png "What is the total?"
+
+      vlkit chat --backend openai --base-url http://127.0.0.1:8000/v1 -i ui.png "Where is the login button?"
+
+      vlkit chat --tiny qwen2_vl --image some.png "describe"   # offline, random weights
+    """
+    from langchain_core.messages import HumanMessage, SystemMessage
+
+    from vlkit.models import ChatQwenVL
+
+    if tiny is not None:
+        from vlkit.testing import tiny_checkpoint
+
+        with err_console.status(f"building tiny {tiny.value} checkpoint"):
+            model = str(tiny_checkpoint(tiny.value))
+        err_console.print(
+            f"[yellow]tiny random {tiny.value} checkpoint at {model}: the pipeline is real, the output is noise[/]"
+        )
+    kwargs = {"model": model} if model else {}
+    llm = ChatQwenVL(
+        backend=backend.value,
+        base_url=base_url,
+        max_tokens=max_tokens,
+        temperature=temperature,
+        max_pixels=max_pixels,
+        device=device,
+        dtype=dtype,
+        **kwargs,
+    )
+    content: list = [{"type": "image", "path": str(p)} for p in image or []]
+    content.append({"type": "text", "text": prompt})
+    messages = ([SystemMessage(content=system)] if system else []) + [HumanMessage(content=content)]
+
+    started = time.perf_counter()
+    first: float | None = None
+    usage = None
+    status = err_console.status(f"loading {llm.model}" if backend == BackendName.transformers else "asking the server")
+    status.start()
+    try:
+        for chunk in llm.stream(messages):
+            if first is None:
+                first = time.perf_counter()
+                status.stop()
+            if chunk.content:
+                console.print(chunk.content, end="", markup=False, highlight=False, soft_wrap=True)
+            usage = chunk.usage_metadata or usage
+    finally:
+        status.stop()
+    console.print()
+    if usage:
+        elapsed = time.perf_counter() - (first or started)
+        rate = usage["output_tokens"] / elapsed if elapsed > 0 else 0.0
+        err_console.print(
+            f"[dim]{usage['input_tokens']} prompt tokens, {usage['output_tokens']} new tokens, "
+            f"first token after {(first or started) - started:.1f}s, {rate:.1f} tok/s[/]"
+        )

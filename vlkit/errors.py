@@ -1,0 +1,136 @@
+"""The one exception hierarchy of vlkit, split by who can fix the error.
+
+* :class:`UserError` — the person running vlkit must act (pass a local model path, install an
+  extra, start the server, pick another file). Messages say what was wrong *and* what to do.
+* :class:`ModelOutputError` — the model produced something unusable (bad JSON, unknown tool,
+  off-screen coordinates). Agent loops feed these back to the model as an observation that
+  names the valid choices, so it can try again.
+
+Everything vlkit raises on purpose derives from :class:`VlkitError`.
+"""
+
+from __future__ import annotations
+
+__all__ = [
+    "VlkitError",
+    "UserError",
+    "MissingExtraError",
+    "ModelNotFoundError",
+    "OfflineModelError",
+    "UnsupportedModelError",
+    "ImageError",
+    "ImageUnreadableError",
+    "UnsupportedImageFormatError",
+    "ImageTooLargeError",
+    "ServerError",
+    "ServerUnreachableError",
+    "ServerResponseError",
+    "DocumentError",
+    "UnsupportedContentError",
+    "ModelOutputError",
+    "ToolCallError",
+    "StructuredOutputError",
+    "OutputTruncatedError",
+]
+
+
+class VlkitError(Exception):
+    """Base class of every error vlkit raises on purpose."""
+
+
+# --------------------------------------------------------------------------- user must fix
+
+
+class UserError(VlkitError):
+    """Wrong input or environment: the user must change something and run again."""
+
+
+class MissingExtraError(UserError, ImportError):
+    """An optional dependency is not installed; the message names the extra to install."""
+
+    def __init__(self, package: str, extra: str, purpose: str = "") -> None:
+        self.package = package
+        self.extra = extra
+        what = f" for {purpose}" if purpose else ""
+        super().__init__(
+            f"'{package}' is needed{what} but is not installed; install it with: pip install 'vlkit[{extra}]'"
+        )
+
+
+class ModelNotFoundError(UserError):
+    """The model id or folder does not exist."""
+
+
+class OfflineModelError(UserError):
+    """The model is not in the local cache and the hub cannot be reached."""
+
+
+class UnsupportedModelError(UserError):
+    """The checkpoint's ``model_type`` is not one vlkit supports."""
+
+
+class ImageError(UserError):
+    """An image given as input cannot be used."""
+
+
+class ImageUnreadableError(ImageError):
+    """The image file or data cannot be read or decoded."""
+
+
+class UnsupportedImageFormatError(ImageError):
+    """The image is in a format or input form vlkit does not accept."""
+
+
+class ImageTooLargeError(ImageError):
+    """The image is larger than the configured limit (refused before decoding)."""
+
+
+class ServerError(UserError):
+    """An OpenAI-compatible server could not serve the request."""
+
+
+class ServerUnreachableError(ServerError):
+    """The server could not be reached (connection refused, DNS, timeout)."""
+
+
+class ServerResponseError(ServerError):
+    """The server answered with an error status or a malformed body."""
+
+    def __init__(self, message: str, *, status_code: int | None = None, body: str | None = None) -> None:
+        super().__init__(message)
+        self.status_code = status_code
+        self.body = body
+
+
+class UnsupportedContentError(UserError):
+    """A message holds content vlkit cannot pass to the model (audio, video, an unknown block type)."""
+
+
+class DocumentError(UserError):
+    """A document (PDF, image, folder) cannot be ingested: corrupt, encrypted, empty, unsupported."""
+
+
+# --------------------------------------------------------------------------- model can fix
+
+
+class ModelOutputError(VlkitError):
+    """The model's output is unusable; agent loops feed the message back to the model."""
+
+
+class ToolCallError(ModelOutputError):
+    """A tool call names an unknown tool or carries arguments that do not fit its schema."""
+
+
+class StructuredOutputError(ModelOutputError):
+    """The model's answer does not parse or validate against the requested schema."""
+
+    def __init__(self, message: str, *, raw: str | None = None) -> None:
+        super().__init__(message)
+        self.raw = raw
+
+
+class OutputTruncatedError(StructuredOutputError):
+    """Generation stopped at ``max_tokens`` before the structured answer was complete.
+
+    Raise ``max_tokens`` (or shorten the schema) and call again; vlkit never returns half-parsed data.
+    """
