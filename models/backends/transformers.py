@@ -31,6 +31,8 @@ class PreparedInputs:
     pixel_values: Any | None
     image_grid_thw: Any | None
     image_tokens: int
+    mm_token_type_ids: Any | None = None
+    """1 where a token is an image placeholder: transformers needs it to compute M-RoPE positions."""
 
 
 class TransformersBackend(Backend):
@@ -86,13 +88,18 @@ class TransformersBackend(Backend):
             prompt = _expand_image_pads(prompt, per_image)
             grid = grid.to(lm.device)
         encoded = lm.tokenizer(prompt, return_tensors="pt", add_special_tokens=False)
+        input_ids = encoded["input_ids"].to(lm.device)
+        mm_token_type_ids = None
+        if images:
+            mm_token_type_ids = (input_ids == lm.tokenizer.convert_tokens_to_ids(IMAGE_PAD)).long()
         return PreparedInputs(
             prompt=prompt,
-            input_ids=encoded["input_ids"].to(lm.device),
+            input_ids=input_ids,
             attention_mask=encoded["attention_mask"].to(lm.device),
             pixel_values=pixel_values,
             image_grid_thw=grid,
             image_tokens=image_tokens,
+            mm_token_type_ids=mm_token_type_ids,
         )
 
     def _resized(self, image: ImageInput, request: GenerationRequest):
@@ -197,7 +204,11 @@ class _Generation:
         )
         kwargs: dict[str, Any] = dict(input_ids=inputs.input_ids, attention_mask=inputs.attention_mask)
         if inputs.pixel_values is not None:
-            kwargs.update(pixel_values=inputs.pixel_values, image_grid_thw=inputs.image_grid_thw)
+            kwargs.update(
+                pixel_values=inputs.pixel_values,
+                image_grid_thw=inputs.image_grid_thw,
+                mm_token_type_ids=inputs.mm_token_type_ids,
+            )
         try:
             with lm.lock, torch.inference_mode():
                 if request.seed is not None:

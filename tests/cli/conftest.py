@@ -1,0 +1,1 @@
+from tests.models.conftest import chart_png  # noqa: F401  (shared fixture)

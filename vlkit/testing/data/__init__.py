@@ -1,0 +1,1 @@
+"""Package data: the small corpus the tiny tokenizer is trained on."""
