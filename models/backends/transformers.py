@@ -103,17 +103,12 @@ class TransformersBackend(Backend):
         )
 
     def _resized(self, image: ImageInput, request: GenerationRequest):
-        from PIL import Image
-
         family = self.loaded.family
         pil = image.to_pil(self.image_limits)
         default_max = family.gpu_max_pixels if self.loaded.device != "cpu" else family.cpu_max_pixels
         min_pixels = image.min_pixels or request.min_pixels or family.min_pixels
-        max_pixels = image.max_pixels or request.max_pixels or default_max
-        height, width = smart_resize(pil.height, pil.width, family.factor, min_pixels, max(max_pixels, min_pixels))
-        if (width, height) != pil.size:
-            pil = pil.resize((width, height), Image.Resampling.BICUBIC)
-        return pil
+        max_pixels = max(image.max_pixels or request.max_pixels or default_max, min_pixels)
+        return resize_for(family, pil, min_pixels, max_pixels)
 
     # ------------------------------------------------------------------ generation
 
@@ -129,6 +124,33 @@ class TransformersBackend(Backend):
         from vlkit.models import constrained
 
         return constrained.processors_for(self.loaded, request)
+
+
+def resize_for(family: Any, pil: Any, min_pixels: int, max_pixels: int) -> Any:
+    """Resize to the visual budget: qwen-vl-utils' ``fetch_image`` where it imports (it needs torchvision),
+    else the same smart_resize + bicubic here."""
+    fetch_image = _qwen_vl_utils_fetch_image()
+    if fetch_image is not None:
+        import inspect
+
+        element = {"image": pil, "min_pixels": min_pixels, "max_pixels": max_pixels}
+        if "image_patch_size" in inspect.signature(fetch_image).parameters:
+            return fetch_image(element, image_patch_size=family.patch_size)
+        return fetch_image(element, size_factor=family.factor)
+    from PIL import Image
+
+    height, width = smart_resize(pil.height, pil.width, family.factor, min_pixels, max_pixels)
+    if (width, height) != pil.size:
+        pil = pil.resize((width, height), Image.Resampling.BICUBIC)
+    return pil
+
+
+def _qwen_vl_utils_fetch_image() -> Any:
+    try:
+        from qwen_vl_utils import fetch_image
+    except Exception:  # not installed, or torchvision missing/broken (ImportError, RuntimeError, …)
+        return None
+    return fetch_image
 
 
 def _expand_image_pads(prompt: str, per_image: list[int]) -> str:

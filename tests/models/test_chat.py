@@ -263,3 +263,23 @@ def test_image_tokens_get_multimodal_rope_positions(family: str, chart_png: Path
     tokens = result.response_metadata["image_tokens"]
     side = int(tokens**0.5)
     assert int(llm.backend_impl.loaded.model.model.rope_deltas) == -(tokens - side)
+
+
+def test_qwen_vl_utils_is_used_where_it_imports(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Control flow only: a stand-in qwen_vl_utils module records the call (the real one needs torchvision)."""
+    import sys
+    import types
+
+    from vlkit.models.backends.transformers import resize_for
+
+    calls = []
+
+    def fetch_image(element: dict, image_patch_size: int = 14) -> Image.Image:
+        calls.append((element["max_pixels"], image_patch_size))
+        return element["image"].resize((56, 56))
+
+    image = Image.new("RGB", (300, 200))
+    assert resize_for(FAMILIES["qwen3_vl"], image, 4096, 65536).size == (288, 192)  # own smart_resize
+    monkeypatch.setitem(sys.modules, "qwen_vl_utils", types.SimpleNamespace(fetch_image=fetch_image))
+    assert resize_for(FAMILIES["qwen3_vl"], image, 4096, 65536).size == (56, 56)
+    assert calls == [(65536, 16)]
