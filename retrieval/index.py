@@ -1,0 +1,401 @@
+"""The document index: crash-safe ingest into a SQLite manifest + Chroma, and read access for search.
+
+Layout of an index folder::
+
+    manifest.sqlite   documents, pages (text), chunks — the source of truth (WAL)
+    chroma/           embedded Chroma (unused when ``chroma_url`` points at a server)
+    pages/<sha256>.png  rendered page images, content-addressed, shared between documents
+
+Example::
+
+    from vlkit.retrieval import DocumentIndex
+
+    index = DocumentIndex(".vlkit/kb")
+    summary = index.add(["reports/", "scan.png"])
+    for chunk, score in index.dense_search("invoice total", k=5):
+        print(f"{score:.2f} [{chunk.file_name} p.{chunk.page}] {chunk.text[:60]}")
+
+Crash safety: a page's text and chunks are committed to the manifest in one transaction *after*
+its vectors were upserted under deterministic ids; a document becomes visible only when all its
+pages are in (``pending`` → ``complete``, one transaction that also retires the version it replaces).
+Kill the process at any moment and the index stays queryable; ``add`` again resumes where it stopped.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import os
+import time
+import uuid
+from collections.abc import Callable, Iterable, Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from vlkit.errors import DocumentError, UserError, VlkitError
+from vlkit.retrieval.chunking import ChunkConfig, chunk_page
+from vlkit.retrieval.embeddings import Embedder, SentenceTransformerEmbedder
+from vlkit.retrieval.ingest import MAX_PIXELS, OpenedDocument, discover, open_document, sha256_file
+from vlkit.retrieval.manifest import DocRow, Manifest, PageRow
+from vlkit.retrieval.readers import PageReader, make_reader
+from vlkit.retrieval.store import ChromaStore, make_client
+from vlkit.retrieval.types import Chunk
+
+__all__ = ["DocumentIndex", "DocumentInfo", "IngestSummary", "FileResult", "ProgressCallback"]
+
+logger = logging.getLogger(__name__)
+
+ProgressCallback = Callable[[int, int], None]
+"""``progress(pages_done, pages_total)``: called once at the start and as pages are committed."""
+
+_ORPHAN_AGE_S = 600.0
+"""Unreferenced page images younger than this may belong to an ingest still running elsewhere."""
+
+
+@dataclass
+class DocumentInfo:
+    """One document as the manifest knows it."""
+
+    doc_id: str
+    file_name: str
+    source_path: str
+    sha256: str
+    pages: int
+    pages_done: int
+    state: str
+    """``complete`` (searchable) or ``pending`` (an interrupted ingest; ``add`` the file again to finish)."""
+    chunks: int = 0
+
+
+@dataclass
+class FileResult:
+    """What ``add`` did with one file."""
+
+    path: str
+    status: str
+    """``added``, ``unchanged``, ``replaced`` (same path, new content), ``resumed`` or ``failed``."""
+    doc_id: str | None = None
+    pages: int = 0
+    """Pages read in this run."""
+    error: str | None = None
+
+
+@dataclass
+class IngestSummary:
+    """Per-file outcome of :meth:`DocumentIndex.add`; failures never stop the other files."""
+
+    files: list[FileResult] = field(default_factory=list)
+
+    def by_status(self, status: str) -> list[FileResult]:
+        return [f for f in self.files if f.status == status]
+
+    @property
+    def failed(self) -> list[FileResult]:
+        return self.by_status("failed")
+
+    @property
+    def pages(self) -> int:
+        return sum(f.pages for f in self.files)
+
+
+class DocumentIndex:
+    """A folder-backed document index; see the module docstring.
+
+    Args:
+        path: the index folder (created if missing).
+        chroma_url: a Chroma server (``http://127.0.0.1:8000``) instead of the embedded store.
+        embedder: defaults to :class:`SentenceTransformerEmbedder` (packaged all-MiniLM-L6-v2).
+        reader: default page reader: ``auto``, ``text``, ``rapidocr`` or ``vlm``.
+        dpi: resolution pages are rendered at (stored images, OCR and VLM input).
+        chat_model: the LangChain chat model the ``vlm`` reader uses.
+        max_pixels: larger image files are refused as decompression bombs.
+    """
+
+    def __init__(
+        self, path: str | Path, *, chroma_url: str | None = None, embedder: Embedder | None = None,
+        reader: str = "auto", dpi: int = 150, chat_model: Any = None, max_pixels: int = MAX_PIXELS,
+        chunk_config: ChunkConfig | None = None,
+    ) -> None:
+        if not 36 <= dpi <= 600:
+            raise UserError(f"dpi {dpi} is out of range; use 72-300 (150 is a good default)")
+        self.path = Path(path)
+        self.pages_dir = self.path / "pages"
+        self.pages_dir.mkdir(parents=True, exist_ok=True)
+        self.reader_name = reader
+        self.dpi = dpi
+        self.chat_model = chat_model
+        self.max_pixels = max_pixels
+        self.chunk_config = chunk_config or ChunkConfig()
+        self._embedder = embedder
+        self._readers: dict[str, PageReader] = {}
+        self.manifest = Manifest(self.path / "manifest.sqlite")
+        index_id = self.manifest.get_meta("index_id")
+        if index_id is None:
+            with self.manifest.tx() as db:
+                self.manifest.set_meta(db, "index_id", uuid.uuid4().hex[:16])
+            index_id = self.manifest.get_meta("index_id")
+        self.store = ChromaStore(make_client(self.path / "chroma", chroma_url), f"vlkit-{index_id}")
+        self._recover()
+
+    # ------------------------------------------------------------------ read side (used by search)
+    @property
+    def embedder(self) -> Embedder:
+        """The embedder queries and chunks are embedded with."""
+        if self._embedder is None:
+            self._embedder = SentenceTransformerEmbedder()
+        return self._embedder
+
+    @property
+    def version(self) -> int:
+        """Persisted change counter: grows whenever the set of visible documents changes."""
+        return self.manifest.version
+
+    def documents(self) -> list[DocumentInfo]:
+        """All documents, complete and pending, oldest first."""
+        return [
+            DocumentInfo(d.doc_id, d.file_name, d.source_path, d.sha256, d.pages,
+                         self.manifest.count_pages(d.doc_id), d.state, self.manifest.count_chunks(d.doc_id))
+            for d in self.manifest.docs() if d.state != "removing"
+        ]
+
+    def chunks(self) -> Iterator[Chunk]:
+        """Every chunk of every complete document, ordered by (doc id, page, index) — e.g. for BM25."""
+        for row in self.manifest.complete_chunks():
+            yield self._chunk(row)
+
+    def dense_search(self, query: str, k: int = 10) -> list[tuple[Chunk, float]]:
+        """The ``k`` chunks (complete documents only) most similar to ``query``: (chunk, cosine)."""
+        self._check_embedder()
+        doc_ids = self.manifest.complete_ids()
+        if not doc_ids or not query.strip():
+            return []
+        hits = self.store.query(self.embedder.embed([query])[0], k, doc_ids)
+        rows = self.manifest.chunks_by_id([i for i, _ in hits])
+        return [(self._chunk(rows[i]), score) for i, score in hits if i in rows]
+
+    def page_image(self, doc_id: str, page: int) -> Path | None:
+        """The rendered image of a page, or ``None`` if the page is unknown or its image is missing."""
+        row = self.manifest.page(doc_id, page)
+        if row is None or not row.image_sha:
+            return None
+        path = self.pages_dir / f"{row.image_sha}.png"
+        return path if path.exists() else None
+
+    def page_text(self, doc_id: str, page: int) -> str:
+        """The full text of a page as its reader produced it ('' if the page is unknown)."""
+        row = self.manifest.page(doc_id, page)
+        return row.text if row else ""
+
+    # ------------------------------------------------------------------ write side
+    def add(
+        self, paths: str | Path | Iterable[str | Path], *, reader: str | None = None,
+        progress: ProgressCallback | None = None,
+    ) -> IngestSummary:
+        """Ingest files and folders (recursive). Unchanged files are skipped, changed ones replaced,
+        interrupted ones resumed; a bad file is reported in the summary and the rest go on."""
+        if isinstance(paths, (str, Path)):
+            paths = [paths]
+        page_reader = self._reader(reader or self.reader_name)
+        summary = IngestSummary()
+        plans: list[tuple[FileResult, DocRow, int]] = []
+        for f in discover(paths):
+            result = FileResult(path=str(f), status="failed")
+            summary.files.append(result)
+            try:
+                plan = self._plan(f, result)
+            except VlkitError as exc:
+                result.error = str(exc)
+                continue
+            if plan is not None and any(p[1].doc_id == plan[1].doc_id for p in plans):
+                result.status = "unchanged"  # the same bytes under a second name in this run
+            elif plan is not None:
+                plans.append(plan)
+        total = sum(todo for _, _, todo in plans)
+        done = 0
+        if progress:
+            progress(0, total)
+
+        def tick(n: int) -> None:
+            nonlocal done
+            done += n
+            if progress:
+                progress(done, total)
+
+        if plans:
+            self._check_embedder()
+        for result, row, _ in plans:
+            try:
+                result.pages = self._ingest(row, page_reader, tick)
+            except VlkitError as exc:
+                result.status, result.error = "failed", str(exc)
+                logger.warning("ingest of %s failed: %s", row.source_path, exc)
+        self._collect_orphans()
+        return summary
+
+    def remove(self, doc: str) -> int:
+        """Remove a document (by doc id, file name or path) and every trace of it.
+
+        Returns the number of chunks removed. Raises :class:`DocumentError` when nothing or more
+        than one document matches.
+        """
+        row = self._find(doc)
+        removed = self.manifest.count_chunks(row.doc_id)
+        self.manifest.mark_removing(row.doc_id)
+        self._purge(row.doc_id)
+        self._collect_orphans()
+        return removed
+
+    def close(self) -> None:
+        self.manifest.close()
+
+    # ------------------------------------------------------------------ internals
+    def _reader(self, name: str) -> PageReader:
+        if name not in self._readers:
+            self._readers[name] = make_reader(name, chat_model=self.chat_model)
+        return self._readers[name]
+
+    def _check_embedder(self) -> None:
+        stored = self.manifest.get_meta("embedder")
+        name = self.embedder.name
+        if stored is None:
+            with self.manifest.tx() as db:
+                self.manifest.set_meta(db, "embedder", name)
+        elif stored != name:
+            raise UserError(
+                f"index {self.path} was built with embedder '{stored}', not '{name}'; "
+                "use the same embedding model or a new index folder"
+            )
+
+    def _plan(self, path: Path, result: FileResult) -> tuple[FileResult, DocRow, int] | None:
+        """Validate a file and decide what to do; ``None`` when there is nothing to do."""
+        doc = open_document(path, max_pixels=self.max_pixels)
+        try:
+            page_count = doc.page_count
+        finally:
+            doc.close()
+        sha = sha256_file(path)
+        doc_id = sha[:16]
+        result.doc_id = doc_id
+        source = str(path.resolve())
+        existing = self.manifest.doc(doc_id)
+        if existing is not None and existing.state == "complete":
+            result.status = "unchanged"
+            return None
+        older = [d.doc_id for d in self.manifest.docs("complete") if d.source_path == source and d.doc_id != doc_id]
+        row = DocRow(doc_id, path.name, source, sha, page_count, "pending", ",".join(older) or None)
+        if existing is not None:
+            result.status = "resumed"
+        else:
+            result.status = "replaced" if older else "added"
+        todo = page_count - (self.manifest.count_pages(doc_id) if existing else 0)
+        return result, row, todo
+
+    def _ingest(self, row: DocRow, reader: PageReader, tick: Callable[[int], None]) -> int:
+        self.manifest.start_doc(row)
+        done = self.manifest.done_pages(row.doc_id)
+        doc = open_document(Path(row.source_path), max_pixels=self.max_pixels)
+        read = 0
+        try:
+            batch_pages: list[PageRow] = []
+            batch_chunks: list[Chunk] = []
+            started = time.monotonic()
+            for page in doc.pages(self.dpi, skip=set(done)):
+                chosen = reader.select(page)
+                text = chosen.read(page)
+                image_sha = self._save_image(page.png)
+                carry = done.get(page.number - 1, "")
+                chunks, heading_out = chunk_page(
+                    text, doc_id=row.doc_id, file_name=row.file_name, sha256=row.sha256, page=page.number,
+                    reader=chosen.name, heading=carry, image_path=str(self.pages_dir / f"{image_sha}.png"),
+                    config=self.chunk_config,
+                )
+                done[page.number] = heading_out
+                batch_pages.append(PageRow(row.doc_id, page.number, chosen.name, text, image_sha, heading_out))
+                batch_chunks += chunks
+                read += 1
+                if len(batch_chunks) >= 32 or len(batch_pages) >= 8 or time.monotonic() - started > 1.5:
+                    self._flush(batch_pages, batch_chunks, tick)
+                    batch_pages, batch_chunks, started = [], [], time.monotonic()
+            self._flush(batch_pages, batch_chunks, tick)
+        finally:
+            doc.close()
+        self._finish(row)
+        return read
+
+    def _flush(self, pages: list[PageRow], chunks: list[Chunk], tick: Callable[[int], None]) -> None:
+        if not pages:
+            return
+        texts = [c.text if not c.heading or c.text.startswith("#") else f"{c.heading}\n{c.text}" for c in chunks]
+        self.store.upsert(chunks, self.embedder.embed(texts))  # vectors first ...
+        self.manifest.commit_pages(pages, chunks)  # ... then the commit that makes the page "done"
+        tick(len(pages))
+
+    def _finish(self, row: DocRow) -> None:
+        if self.manifest.count_pages(row.doc_id) != row.pages:
+            raise DocumentError(f"{row.file_name}: only {self.manifest.count_pages(row.doc_id)} of "
+                                f"{row.pages} pages could be read; add it again")
+        # vectors of a page redone with fewer chunks (a crash between upsert and commit) go now
+        stale = self.store.ids(row.doc_id) - self.manifest.chunk_ids(row.doc_id)
+        self.store.delete_ids(sorted(stale))
+        current = self.manifest.doc(row.doc_id)
+        replaced = (current.replaces or "").split(",") if current and current.replaces else []
+        self.manifest.complete_doc(row.doc_id, replaced)
+        for old in replaced:
+            self._purge(old)
+
+    def _purge(self, doc_id: str) -> None:
+        """Delete a ``removing`` document: vectors, then rows, then images nobody else shows."""
+        self.store.delete_doc(doc_id)
+        for sha in self.manifest.drop_doc(doc_id):
+            (self.pages_dir / f"{sha}.png").unlink(missing_ok=True)
+
+    def _recover(self) -> None:
+        """Finish removals a killed process left half done."""
+        for row in self.manifest.docs("removing"):
+            logger.info("finishing interrupted removal of %s", row.file_name)
+            self._purge(row.doc_id)
+
+    def _save_image(self, png: bytes) -> str:
+        sha = hashlib.sha256(png).hexdigest()
+        target = self.pages_dir / f"{sha}.png"
+        if not target.exists():
+            tmp = self.pages_dir / f".{sha}.{os.getpid()}.tmp"
+            tmp.write_bytes(png)
+            os.replace(tmp, target)  # atomic: a reader never sees half an image
+        return sha
+
+    def _collect_orphans(self) -> None:
+        """Delete page images no page refers to (left by a killed ingest), once they are old enough."""
+        keep = self.manifest.image_shas()
+        now = time.time()
+        for f in self.pages_dir.iterdir():
+            sha = f.name.split(".")[1] if f.name.startswith(".") else f.stem
+            try:
+                if sha not in keep and now - f.stat().st_mtime > _ORPHAN_AGE_S:
+                    f.unlink()
+            except FileNotFoundError:
+                pass
+
+    def _find(self, doc: str) -> DocRow:
+        rows = [d for d in self.manifest.docs() if d.state != "removing"]
+        resolved = str(Path(doc).expanduser().resolve())
+        for test in (
+            lambda d: d.doc_id == doc,
+            lambda d: d.source_path == resolved,
+            lambda d: d.file_name == doc,
+            lambda d: len(doc) >= 6 and d.doc_id.startswith(doc),
+        ):
+            found = [d for d in rows if test(d)]
+            if len(found) == 1:
+                return found[0]
+            if len(found) > 1:
+                ids = ", ".join(f"{d.doc_id} ({d.source_path})" for d in found)
+                raise DocumentError(f"'{doc}' matches {len(found)} documents: {ids}; remove by doc id")
+        raise DocumentError(f"no document '{doc}' in the index; `vlkit kb list` shows doc ids and names")
+
+    def _chunk(self, row: tuple) -> Chunk:
+        cid, doc_id, file_name, sha, page, reader, text, start, end, heading, image_sha = row
+        image = str(self.pages_dir / f"{image_sha}.png") if image_sha else None
+        return Chunk(id=cid, doc_id=doc_id, file_name=file_name, sha256=sha, page=page, reader=reader, text=text,
+                     start=start, end=end, heading=heading, image_path=image)

@@ -1,0 +1,282 @@
+"""Shared fixtures for the knowledge-base tests: real PDFs and images made with PyMuPDF, a real
+embedder (session-wide), and index factories (embedded Chroma, or a `chroma run` server).
+
+Known words in the generated documents (search and QA tests can rely on them):
+
+* ``text_pdf`` (3 pages, text layer): p1 heading "Quarterly Report", "invoice total 4821";
+  p2 heading "Photosynthesis", "chlorophyll"; p3 heading "Volcanoes", "basalt magma".
+* ``chinese_pdf`` (2 pages, text layer, font china-s): p1 "知识库检索测试" + "Beijing office";
+  p2 "人工智能" + "neural network".
+* ``scanned_pdf`` (2 pages, images only): p1 "Scanned Receipt" + "amount 7305"; p2 "Harbor Lighthouse".
+* ``mixed_pdf`` (3 pages): p1 text "Mixed Introduction" + "glacier"; p2 scanned "Desert Oasis" + "camel";
+  p3 text "Mixed Conclusion" + "meteorite".
+* ``scanned_chinese_png``: "发票金额" + "Total Amount 5190".
+"""
+
+from __future__ import annotations
+
+import io
+import os
+import socket
+import struct
+import subprocess
+import sys
+import time
+import zlib
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+pymupdf = pytest.importorskip("pymupdf")
+
+TEST_DPI = 110
+"""Lower than the default 150: OCR stays reliable for 14pt+ type and the suite stays fast."""
+
+LOREM = (
+    "This paragraph is filler so that the page carries a realistic amount of text. "
+    "It talks about nothing in particular and repeats a few plain sentences. "
+)
+
+
+def _text_page(doc, heading: str, lines: list[str], *, font: str = "helv", body_size: float = 12) -> None:
+    page = doc.new_page()
+    page.insert_text((72, 90), heading, fontsize=22, fontname=font)
+    y = 130
+    for line in lines:
+        page.insert_text((72, y), line, fontsize=body_size, fontname=font)
+        y += body_size * 1.8
+
+
+def _scan_of(lines: list[tuple[str, float]], *, font: str = "helv", dpi: int = 150) -> bytes:
+    """A PNG of a page with text drawn on it (what a scanner would produce), no text layer."""
+    src = pymupdf.open()
+    page = src.new_page()
+    y = 90
+    for text, size in lines:
+        page.insert_text((72, y), text, fontsize=size, fontname=font)
+        y += size * 2.0
+    png = page.get_pixmap(dpi=dpi).tobytes("png")
+    src.close()
+    return png
+
+
+def _image_page(doc, png: bytes) -> None:
+    page = doc.new_page()
+    page.insert_image(page.rect, stream=png)
+
+
+def make_text_pdf(path: Path) -> Path:
+    doc = pymupdf.open()
+    _text_page(doc, "Quarterly Report", ["The invoice total is 4821 dollars this quarter.", LOREM[:80], LOREM[80:]])
+    _text_page(doc, "Photosynthesis", ["Plants use chlorophyll to turn sunlight into sugar.", LOREM[:80]])
+    _text_page(doc, "Volcanoes", ["Basalt magma erupts from shield volcanoes in Hawaii.", LOREM[:80]])
+    doc.save(path)
+    return path
+
+
+def make_chinese_pdf(path: Path) -> Path:
+    doc = pymupdf.open()
+    _text_page(doc, "知识库检索测试", ["这是一个中文文档，用于测试检索。", "The Beijing office opens at nine."], font="china-s",
+               body_size=14)
+    _text_page(doc, "人工智能", ["人工智能正在改变世界。", "A neural network learns from data."], font="china-s",
+               body_size=14)
+    doc.save(path)
+    return path
+
+
+SCANNED_PAGES = [
+    [("Scanned Receipt", 24), ("The amount due is 7305 euros.", 16)],
+    [("Harbor Lighthouse", 24), ("The lighthouse keeper logs every ship.", 16)],
+]
+
+
+def make_scanned_pdf(path: Path) -> Path:
+    doc = pymupdf.open()
+    for lines in SCANNED_PAGES:
+        _image_page(doc, _scan_of(lines))
+    doc.save(path)
+    return path
+
+
+def make_mixed_pdf(path: Path) -> Path:
+    doc = pymupdf.open()
+    _text_page(doc, "Mixed Introduction", ["A glacier carves valleys over many centuries.", LOREM[:80]])
+    _image_page(doc, _scan_of([("Desert Oasis", 24), ("A camel rests beside the water.", 16)]))
+    _text_page(doc, "Mixed Conclusion", ["A meteorite fell in the field last night.", LOREM[:80]])
+    doc.save(path)
+    return path
+
+
+def make_scanned_chinese_png(path: Path) -> Path:
+    path.write_bytes(_scan_of([("发票金额", 24), ("Total Amount 5190", 18)], font="china-s"))
+    return path
+
+
+def make_multipage_tiff(path: Path) -> Path:
+    from PIL import Image
+
+    frames = [Image.open(io.BytesIO(_scan_of(lines))).convert("RGB") for lines in SCANNED_PAGES]
+    frames[0].save(path, save_all=True, append_images=frames[1:], compression="tiff_deflate")
+    return path
+
+
+def make_jpeg(path: Path) -> Path:
+    from PIL import Image
+
+    Image.open(io.BytesIO(_scan_of([("Mountain Trail", 24), ("Hikers follow the ridge path.", 16)]))).convert(
+        "RGB").save(path, quality=90)
+    return path
+
+
+def make_bad_files(folder: Path) -> dict[str, Path]:
+    """Files ``add`` must refuse with a per-file error: name -> path."""
+    folder.mkdir(parents=True, exist_ok=True)
+    out = {}
+    enc = pymupdf.open()
+    enc.new_page().insert_text((72, 72), "secret")
+    out["encrypted"] = folder / "encrypted.pdf"
+    enc.save(out["encrypted"], encryption=pymupdf.PDF_ENCRYPT_AES_256, user_pw="u", owner_pw="o")
+    out["corrupt"] = folder / "corrupt.pdf"
+    out["corrupt"].write_bytes(b"%PDF-1.7\n" + os.urandom(300) + b"\n%%EOF")
+    out["zero_pages"] = folder / "zero.pdf"
+    out["zero_pages"].write_bytes(
+        b"%PDF-1.4\n1 0 obj<</Type/Catalog/Pages 2 0 R>>endobj\n2 0 obj<</Type/Pages/Kids[]/Count 0>>endobj\n"
+        b"trailer<</Root 1 0 R>>\n%%EOF\n"
+    )
+    out["unsupported"] = folder / "notes.docx"
+    out["unsupported"].write_bytes(b"PK\x03\x04 not really a docx")
+    out["bomb"] = folder / "bomb.png"
+    out["bomb"].write_bytes(png_header_only(50_000, 50_000))
+    return out
+
+
+def png_header_only(width: int, height: int) -> bytes:
+    """A PNG whose header claims ``width``x``height`` with a tiny (invalid) body: a decompression bomb."""
+    def chunk(kind: bytes, data: bytes) -> bytes:
+        return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data))
+
+    ihdr = struct.pack(">IIBBBBB", width, height, 8, 2, 0, 0, 0)
+    return b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", ihdr) + chunk(b"IDAT", zlib.compress(b"\0" * 64)) + chunk(b"IEND", b"")
+
+
+# --------------------------------------------------------------------------- fixtures
+
+
+@pytest.fixture(scope="session")
+def docs_dir(tmp_path_factory) -> Path:
+    """A folder with one of each good kind of document (generated once per session; read-only)."""
+    d = tmp_path_factory.mktemp("docs")
+    make_text_pdf(d / "report.pdf")
+    make_chinese_pdf(d / "chinese.pdf")
+    make_scanned_pdf(d / "scanned.pdf")
+    make_mixed_pdf(d / "mixed.pdf")
+    return d
+
+
+@pytest.fixture(scope="session")
+def text_pdf(docs_dir) -> Path:
+    return docs_dir / "report.pdf"
+
+
+@pytest.fixture(scope="session")
+def chinese_pdf(docs_dir) -> Path:
+    return docs_dir / "chinese.pdf"
+
+
+@pytest.fixture(scope="session")
+def scanned_pdf(docs_dir) -> Path:
+    return docs_dir / "scanned.pdf"
+
+
+@pytest.fixture(scope="session")
+def mixed_pdf(docs_dir) -> Path:
+    return docs_dir / "mixed.pdf"
+
+
+@pytest.fixture(scope="session")
+def scanned_chinese_png(tmp_path_factory) -> Path:
+    return make_scanned_chinese_png(tmp_path_factory.mktemp("img") / "fapiao.png")
+
+
+@pytest.fixture(scope="session")
+def embedder():
+    """The packaged all-MiniLM-L6-v2, loaded once per session (real embeddings, offline)."""
+    from vlkit.retrieval.embeddings import SentenceTransformerEmbedder
+
+    emb = SentenceTransformerEmbedder()
+    emb.embed(["warm up"])
+    return emb
+
+
+@pytest.fixture
+def make_index(tmp_path, embedder):
+    """Factory: ``make_index(name="kb", **kwargs)`` -> a DocumentIndex in a fresh folder (embedded Chroma)."""
+    from vlkit.retrieval.index import DocumentIndex
+
+    made = []
+
+    def make(name: str = "kb", **kwargs):
+        kwargs.setdefault("embedder", embedder)
+        kwargs.setdefault("dpi", TEST_DPI)
+        index = DocumentIndex(tmp_path / name, **kwargs)
+        made.append(index)
+        return index
+
+    yield make
+    for index in made:
+        index.close()
+
+
+@pytest.fixture(scope="session")
+def text_index(tmp_path_factory, embedder, text_pdf, chinese_pdf):
+    """A session-wide index of the text-layer PDFs (fast; read-only for tests that search)."""
+    from vlkit.retrieval.index import DocumentIndex
+
+    index = DocumentIndex(tmp_path_factory.mktemp("text_kb") / "kb", embedder=embedder, dpi=TEST_DPI)
+    summary = index.add([text_pdf, chinese_pdf])
+    assert not summary.failed, summary
+    yield index
+    index.close()
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@pytest.fixture(scope="session")
+def chroma_server(tmp_path_factory) -> Iterator[str]:
+    """A real `chroma run` server on loopback for the session; yields its URL."""
+    import httpx
+
+    exe = Path(sys.executable).with_name("chroma")
+    if not exe.exists():
+        pytest.skip("the chroma CLI is not installed")
+    port = free_port()
+    data = tmp_path_factory.mktemp("chroma_server")
+    log = open(data / "server.log", "wb")
+    proc = subprocess.Popen([str(exe), "run", "--path", str(data / "db"), "--host", "127.0.0.1", "--port", str(port)],
+                            stdout=log, stderr=subprocess.STDOUT, env={**os.environ, "ANONYMIZED_TELEMETRY": "False"})
+    url = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + 60
+        while True:
+            try:
+                if httpx.get(f"{url}/api/v2/heartbeat", timeout=1).status_code == 200:
+                    break
+            except httpx.HTTPError:
+                pass
+            if proc.poll() is not None or time.monotonic() > deadline:
+                raise RuntimeError(f"chroma server did not start: {(data / 'server.log').read_text()[-2000:]}")
+            time.sleep(0.2)
+        yield url
+    finally:
+        proc.terminate()
+        try:
+            proc.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait()
+        log.close()

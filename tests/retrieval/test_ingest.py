@@ -1,0 +1,248 @@
+"""Ingest with real parts: PyMuPDF documents, RapidOCR, sentence-transformers, embedded Chroma."""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+import pytest
+
+from conftest import (
+    make_bad_files, make_jpeg, make_multipage_tiff, make_text_pdf, make_chinese_pdf,
+)
+from vlkit.errors import DocumentError, UserError
+
+
+def _pages(index, file_name):
+    doc = next(d for d in index.documents() if d.file_name == file_name)
+    return doc, {c.page: c for c in index.chunks() if c.doc_id == doc.doc_id}
+
+
+def test_text_pdf_pages_headings_offsets_and_images(text_index):
+    doc, first = _pages(text_index, "report.pdf")
+    assert (doc.pages, doc.pages_done, doc.state) == (3, 3, "complete")
+    chunks = [c for c in text_index.chunks() if c.doc_id == doc.doc_id]
+    assert {c.reader for c in chunks} == {"text"}
+    assert [first[p].heading for p in (1, 2, 3)] == ["Quarterly Report", "Photosynthesis", "Volcanoes"]
+    for c in chunks:
+        assert c.id == f"{doc.doc_id}:{c.page}:{c.id.rsplit(':', 1)[1]}"
+        assert text_index.page_text(doc.doc_id, c.page)[c.start:c.end] == c.text
+        assert c.sha256.startswith(doc.doc_id) and c.file_name == "report.pdf"
+    assert "4821" in text_index.page_text(doc.doc_id, 1)
+    image = text_index.page_image(doc.doc_id, 2)
+    assert image is not None and image.parent.name == "pages" and image.read_bytes()[:4] == b"\x89PNG"
+    import hashlib
+
+    assert image.stem == hashlib.sha256(image.read_bytes()).hexdigest()
+    assert text_index.page_image(doc.doc_id, 9) is None and text_index.page_text("nope", 1) == ""
+
+
+def test_chinese_text_layer_and_dense_search(text_index):
+    doc, pages = _pages(text_index, "chinese.pdf")
+    assert "知识库检索测试" in text_index.page_text(doc.doc_id, 1)
+    assert pages[2].heading == "人工智能"
+    top, score = text_index.dense_search("chlorophyll and sunlight", k=3)[0]
+    assert (top.file_name, top.page) == ("report.pdf", 2) and 0.3 < score <= 1.0
+    top, _ = text_index.dense_search("人工智能正在改变世界", k=1)[0]
+    assert (top.file_name, top.page) == ("chinese.pdf", 2)
+
+
+def test_version_grows_and_persists(make_index, text_pdf, chinese_pdf):
+    kb = make_index()
+    v0 = kb.version
+    kb.add(text_pdf)
+    v1 = kb.version
+    kb.add(text_pdf)  # no-op
+    assert v1 > v0 and kb.version == v1
+    kb.remove("report.pdf")
+    assert kb.version > v1
+    reopened = make_index()
+    assert reopened.version == kb.version
+
+
+@pytest.mark.slow
+def test_auto_reader_picks_per_page_and_ocr_reads_scans(make_index, mixed_pdf, scanned_pdf):
+    kb = make_index()
+    summary = kb.add([mixed_pdf, scanned_pdf])
+    assert [f.status for f in summary.files] == ["added", "added"] and summary.pages == 5
+    mixed, pages = _pages(kb, "mixed.pdf")
+    assert {p: c.reader for p, c in pages.items()} == {1: "text", 2: "rapidocr", 3: "text"}
+    assert "camel" in kb.page_text(mixed.doc_id, 2) and "Oasis" in kb.page_text(mixed.doc_id, 2)
+    scanned, pages = _pages(kb, "scanned.pdf")
+    assert {c.reader for c in pages.values()} == {"rapidocr"}
+    assert "7305" in kb.page_text(scanned.doc_id, 1) and "Lighthouse" in kb.page_text(scanned.doc_id, 2)
+    top, _ = kb.dense_search("lighthouse keeper ships", k=1)[0]
+    assert (top.file_name, top.page) == ("scanned.pdf", 2)
+
+
+@pytest.mark.slow
+def test_images_png_jpeg_multipage_tiff(make_index, tmp_path, scanned_chinese_png):
+    folder = tmp_path / "imgs"
+    (folder / "sub").mkdir(parents=True)
+    make_multipage_tiff(folder / "sub" / "scan.tiff")
+    make_jpeg(folder / "trail.jpg")
+    shutil.copy(scanned_chinese_png, folder / "fapiao.png")
+    kb = make_index()
+    summary = kb.add([folder])
+    assert sorted((Path(f.path).name, f.status, f.pages) for f in summary.files) == [
+        ("fapiao.png", "added", 1), ("scan.tiff", "added", 2), ("trail.jpg", "added", 1)]
+    by_name = {d.file_name: d for d in kb.documents()}
+    assert "Harbor Lighthouse" in kb.page_text(by_name["scan.tiff"].doc_id, 2)
+    assert "ridge" in kb.page_text(by_name["trail.jpg"].doc_id, 1)
+    fapiao = kb.page_text(by_name["fapiao.png"].doc_id, 1)
+    assert "发票金额" in fapiao and "5190" in fapiao
+    assert {c.reader for c in kb.chunks()} == {"rapidocr"}
+
+
+def test_readding_unchanged_is_a_noop(make_index, text_pdf, tmp_path):
+    text_pdf = Path(shutil.copy(text_pdf, tmp_path / "report.pdf"))
+    kb = make_index()
+    kb.add(text_pdf)
+    before = sorted(c.id for c in kb.chunks())
+    count = kb.store.count()
+    summary = kb.add([text_pdf, text_pdf.parent])  # the folder holds it again
+    statuses = {Path(f.path).name: f.status for f in summary.files}
+    assert statuses["report.pdf"] == "unchanged" and summary.by_status("unchanged")[0].pages == 0
+    assert sorted(c.id for c in kb.chunks() if c.file_name == "report.pdf") == before
+    assert kb.store.count() >= count
+
+
+def test_changed_file_replaces_its_pages(make_index, tmp_path):
+    path = tmp_path / "doc.pdf"
+    make_text_pdf(path)
+    kb = make_index()
+    first = kb.add(path).files[0]
+    old_images = [kb.page_image(first.doc_id, p) for p in (1, 2, 3)]
+    make_chinese_pdf(path)  # same path, new content
+    second = kb.add(path).files[0]
+    assert second.status == "replaced" and second.doc_id != first.doc_id
+    docs = kb.documents()
+    assert [(d.doc_id, d.pages) for d in docs] == [(second.doc_id, 2)]
+    assert {c.doc_id for c in kb.chunks()} == {second.doc_id}
+    assert kb.store.ids(first.doc_id) == set() and kb.page_text(first.doc_id, 1) == ""
+    assert not any(p.exists() for p in old_images)
+    assert kb.dense_search("invoice total", k=3)[0][0].doc_id == second.doc_id
+
+
+def test_remove_deletes_every_trace_but_shared_images(make_index, tmp_path, text_pdf):
+    copy = tmp_path / "copy_with_extra_page.pdf"
+    import pymupdf
+
+    doc = pymupdf.open(text_pdf)
+    doc.new_page().insert_text((72, 72), "An extra page makes the bytes differ.", fontsize=12)
+    doc.save(copy)
+    kb = make_index()
+    kb.add([text_pdf, copy])
+    keep, gone = _pages(kb, "copy_with_extra_page.pdf")[0], _pages(kb, "report.pdf")[0]
+    shared = kb.page_image(gone.doc_id, 1)
+    assert shared == kb.page_image(keep.doc_id, 1)  # identical page -> one content-addressed image
+    only_gone = kb.page_image(gone.doc_id, 3)
+    removed = kb.remove(str(text_pdf))  # by path
+    assert removed == gone.chunks > 0
+    assert [d.doc_id for d in kb.documents()] == [keep.doc_id]
+    assert all(c.doc_id == keep.doc_id for c in kb.chunks())
+    assert kb.store.ids(gone.doc_id) == set()
+    assert shared.exists() and only_gone == kb.page_image(keep.doc_id, 3)
+    assert kb.remove(keep.doc_id) == keep.chunks
+    assert kb.documents() == [] and kb.store.count() == 0 and list(kb.pages_dir.glob("*.png")) == []
+    with pytest.raises(DocumentError, match="no document 'report.pdf'"):
+        kb.remove("report.pdf")
+
+
+def test_remove_ambiguous_name_asks_for_doc_id(make_index, tmp_path):
+    for sub in ("a", "b"):
+        (tmp_path / sub).mkdir()
+    make_text_pdf(tmp_path / "a" / "same.pdf")
+    make_chinese_pdf(tmp_path / "b" / "same.pdf")
+    kb = make_index()
+    kb.add([tmp_path / "a", tmp_path / "b"])
+    with pytest.raises(DocumentError, match="matches 2 documents"):
+        kb.remove("same.pdf")
+
+
+def test_bad_files_are_reported_and_the_others_ingest(make_index, tmp_path, text_pdf):
+    folder = tmp_path / "mixed_bag"
+    bad = make_bad_files(folder)
+    shutil.copy(text_pdf, folder / "good.pdf")
+    (folder / ".hidden.pdf").write_bytes(b"ignored")
+    kb = make_index()
+    summary = kb.add([folder, tmp_path / "missing.pdf"])
+    errors = {Path(f.path).name: f.error for f in summary.failed}
+    assert set(errors) == {p.name for p in bad.values()} | {"missing.pdf"}
+    assert "password" in errors["encrypted.pdf"]
+    assert "not a readable PDF" in errors["corrupt.pdf"]
+    assert "no pages" in errors["zero.pdf"]
+    assert "unsupported file type '.docx'" in errors["notes.docx"]
+    assert "50000x50000" in errors["bomb.png"] and "limit" in errors["bomb.png"]
+    assert "no such file" in errors["missing.pdf"]
+    assert [Path(f.path).name for f in summary.by_status("added")] == ["good.pdf"]
+    assert [d.file_name for d in kb.documents()] == ["good.pdf"]
+
+
+def test_progress_reports_committed_pages(make_index, text_pdf, chinese_pdf):
+    calls = []
+    make_index().add([text_pdf, chinese_pdf], progress=lambda done, total: calls.append((done, total)))
+    assert calls[0] == (0, 5) and calls[-1] == (5, 5)
+    assert [d for d, _ in calls] == sorted(d for d, _ in calls)
+
+
+def test_forced_text_reader_on_a_scan_gives_empty_pages(make_index, scanned_pdf):
+    kb = make_index()
+    summary = kb.add(scanned_pdf, reader="text")
+    doc_id = summary.files[0].doc_id
+    assert summary.files[0].pages == 2 and kb.page_text(doc_id, 1) == ""
+    assert kb.page_image(doc_id, 1) is not None  # the image is kept for the VLM all the same
+
+
+def test_embedder_mismatch_is_refused(make_index, text_pdf):
+    import numpy as np
+
+    from vlkit.retrieval.embeddings import Embedder
+
+    class Other(Embedder):
+        name = "other-model"
+
+        def embed(self, texts):
+            return np.ones((len(texts), 3), dtype=np.float32) / np.sqrt(3)
+
+    make_index().add(text_pdf)
+    with pytest.raises(UserError, match="built with embedder 'st:all-MiniLM-L6-v2'"):
+        make_index(embedder=Other()).dense_search("anything", 1)
+
+
+def test_bad_dpi_and_reader_are_user_errors(make_index, text_pdf):
+    with pytest.raises(UserError, match="dpi"):
+        make_index(dpi=5)
+    with pytest.raises(UserError, match="choose one of: auto, text, rapidocr, vlm"):
+        make_index().add(text_pdf, reader="tesseract")
+    with pytest.raises(UserError, match="needs a chat model"):
+        make_index().add(text_pdf, reader="vlm")
+
+
+@pytest.mark.server
+def test_chroma_server_same_code_path(chroma_server, make_index, text_pdf, chinese_pdf):
+    kb = make_index("remote", chroma_url=chroma_server)
+    summary = kb.add([text_pdf, chinese_pdf])
+    import chromadb
+    from urllib.parse import urlparse
+
+    url = urlparse(chroma_server)
+    on_server = chromadb.HttpClient(host=url.hostname, port=url.port).get_collection(kb.store.collection.name)
+    assert on_server.count() == len(list(kb.chunks())) > 0
+    assert {f.status for f in summary.files} == {"added"}
+    assert not (kb.path / "chroma").exists()
+    top, _ = kb.dense_search("volcano basalt", k=1)[0]
+    assert (top.file_name, top.page) == ("report.pdf", 3)
+    assert kb.add(text_pdf).files[0].status == "unchanged"
+    n = kb.remove("report.pdf")
+    assert n > 0 and {c.file_name for c in kb.chunks()} == {"chinese.pdf"}
+    assert kb.store.count() == len(list(kb.chunks()))
+
+
+def test_unreachable_chroma_server_is_a_clear_error(tmp_path, embedder):
+    from conftest import free_port
+    from vlkit.errors import ServerUnreachableError
+    from vlkit.retrieval.index import DocumentIndex
+
+    with pytest.raises(ServerUnreachableError, match="chroma run"):
+        DocumentIndex(tmp_path / "kb", chroma_url=f"http://127.0.0.1:{free_port()}", embedder=embedder)

@@ -1,0 +1,83 @@
+"""Page readers: routing by text coverage, OCR of Chinese + English, the VLM reader's control flow."""
+
+from __future__ import annotations
+
+import base64
+
+import pytest
+from langchain_core.language_models import BaseChatModel
+from langchain_core.messages import AIMessage
+from langchain_core.outputs import ChatGeneration, ChatResult
+
+from vlkit.retrieval.ingest import open_document
+from vlkit.retrieval.readers import make_reader
+from vlkit.retrieval.readers.auto import AutoReader, text_coverage
+from vlkit.retrieval.readers.vlm import TRANSCRIBE_PROMPT, VLMReader
+
+
+def _pages(path, dpi=72):
+    doc = open_document(path)
+    try:
+        return list(doc.pages(dpi))
+    finally:
+        pass
+
+
+def test_text_coverage_separates_typeset_and_scanned_pages(mixed_pdf):
+    pages = _pages(mixed_pdf)
+    chars, density, images = text_coverage(pages[0].pdf_page)
+    assert chars > 50 and density > 1 and images == 0
+    chars, density, images = text_coverage(pages[1].pdf_page)
+    assert chars == 0 and images > 0.95
+    auto = AutoReader()
+    assert [auto.select(p).name for p in pages] == ["text", "rapidocr", "text"]
+
+
+def test_text_reader_marks_large_type_as_headings(text_pdf):
+    text = make_reader("text").read(_pages(text_pdf)[0])
+    assert text.splitlines()[0] == "# Quarterly Report"
+    assert "The invoice total is 4821 dollars this quarter." in text
+
+
+@pytest.mark.slow
+def test_rapidocr_reads_chinese_and_english(scanned_chinese_png):
+    (page,) = _pages(scanned_chinese_png)
+    text = make_reader("rapidocr").read(page)
+    assert "发票金额" in text
+    assert "5190" in text and "Amount" in text
+
+
+class ScriptedChat(BaseChatModel):
+    """Replies with scripted texts and records what it was sent (control flow only)."""
+
+    replies: list[str]
+    seen: list = []
+
+    @property
+    def _llm_type(self) -> str:
+        return "scripted"
+
+    def _generate(self, messages, stop=None, run_manager=None, **kwargs):
+        self.seen.append(messages)
+        return ChatResult(generations=[ChatGeneration(message=AIMessage(content=self.replies.pop(0)))])
+
+
+def test_vlm_reader_sends_page_image_and_prompt(text_pdf, make_index):
+    chat = ScriptedChat(replies=["```markdown\n# Title\nBody text from the model.\n```"], seen=[])
+    page = _pages(text_pdf)[0]
+    assert VLMReader(chat).read(page) == "# Title\nBody text from the model."
+    (message,) = chat.seen[0]
+    image, prompt = message.content
+    assert prompt == {"type": "text", "text": TRANSCRIBE_PROMPT} and "Transcribe" in TRANSCRIBE_PROMPT
+    url = image["image_url"]["url"]
+    assert url.startswith("data:image/png;base64,") and base64.b64decode(url.split(",", 1)[1]) == page.png
+
+
+def test_vlm_reader_through_the_index(text_pdf, make_index):
+    chat = ScriptedChat(replies=["# One\nalpha", "# Two\nbeta", "gamma"], seen=[])
+    kb = make_index(chat_model=chat)
+    summary = kb.add(text_pdf, reader="vlm")
+    doc_id = summary.files[0].doc_id
+    assert [kb.page_text(doc_id, p) for p in (1, 2, 3)] == ["# One\nalpha", "# Two\nbeta", "gamma"]
+    chunks = sorted(kb.chunks(), key=lambda c: c.page)
+    assert [(c.reader, c.heading) for c in chunks] == [("vlm", "One"), ("vlm", "Two"), ("vlm", "Two")]
