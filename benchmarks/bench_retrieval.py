@@ -1,0 +1,258 @@
+"""Retrieval benchmark: vlkit's knowledge base vs a plain LangChain pipeline, measured in one run.
+
+Baseline ("plain"): PyMuPDFLoader page text -> RecursiveCharacterTextSplitter(1000, 200) ->
+all-MiniLM-L6-v2 -> langchain-chroma ``Chroma`` (embedded), dense ``similarity_search`` of chunks,
+deduplicated to pages. vlkit: ``DocumentIndex`` (auto reader: text layer, OCR for scans) +
+``HybridSearcher`` (dense + BM25, RRF, pages), once with the same all-MiniLM-L6-v2 ("vlkit-minilm",
+the like-for-like comparison) and once with the multilingual USE embedder ("vlkit-use").
+
+Measures, on the bundled eval set (``vlkit.retrieval.evalset``; 42 generated manual pages, 52
+questions): ingest pages/s of the text-layer PDFs; Recall@1/Recall@5/MRR@10 for all, English,
+Chinese and cross-lingual questions; the same on the scanned (image-only) variant; and query
+latency p50/p95 over synthetic chunks (random unit vectors, random manual words; the query
+embedding is real). Ratios are against the baseline measured in the same run. Prints JSON.
+
+    python benchmarks/bench_retrieval.py --quick      # ~minutes on 2 cores: 1k/10k chunks, no scan
+    python benchmarks/bench_retrieval.py              # 10k/100k chunks, scanned variant included
+
+Needs ``langchain-text-splitters`` and ``langchain-chroma``. ``langchain-community`` is not
+needed: instead of its PyMuPDFLoader the baseline does what that loader does, one
+``page.get_text()`` Document per page.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import random
+import shutil
+import sys
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from _common import setup_logging  # noqa: E402
+
+log = logging.getLogger("bench_retrieval")
+
+
+def _pct(values: list[float], q: float) -> float:
+    return float(np.percentile(np.asarray(values) * 1000.0, q))
+
+
+# ---------------------------------------------------------------------------------------- pipelines
+class Plain:
+    """The plain LangChain pipeline."""
+
+    def __init__(self, folder: Path, embeddings: Any) -> None:
+        from langchain_chroma import Chroma
+
+        self.store = Chroma(collection_name="plain", embedding_function=embeddings,
+                            persist_directory=str(folder), collection_metadata={"hnsw:space": "cosine"})
+
+    def add(self, pdfs: list[Path]) -> int:
+        import pymupdf
+        from langchain_core.documents import Document
+        from langchain_text_splitters import RecursiveCharacterTextSplitter
+
+        splitter = RecursiveCharacterTextSplitter(chunk_size=1000, chunk_overlap=200)
+        docs, pages = [], 0
+        for pdf in pdfs:  # what PyMuPDFLoader does: one Document per page with page metadata
+            with pymupdf.open(pdf) as d:
+                for i, page in enumerate(d):
+                    docs.append(Document(page_content=page.get_text(), metadata={"source": pdf.name, "page": i + 1}))
+                    pages += 1
+        chunks = [c for c in splitter.split_documents(docs) if c.page_content.strip()]
+        if chunks:
+            self.store.add_documents(chunks)
+        return pages
+
+    def search(self, query: str, k: int) -> list[tuple[str, int]]:
+        out: list[tuple[str, int]] = []
+        for d in self.store.similarity_search(query, k=k * 4):
+            key = (d.metadata["source"], int(d.metadata["page"]))
+            if key not in out:
+                out.append(key)
+        return out[:k]
+
+
+def _eval(search, questions) -> dict[str, Any]:
+    from vlkit.retrieval.eval import score_rankings
+
+    t = time.perf_counter()
+    rankings = [search(q.question, 10) for q in questions]
+    report = score_rankings(questions, rankings)
+    out = {g: {k: round(v, 3) for k, v in m.items()} for g, m in report.as_dict().items()}
+    out["query_s_mean"] = round((time.perf_counter() - t) / len(questions), 4)
+    return out
+
+
+def _vlkit_index(folder: Path, embedder: Any):
+    from vlkit.retrieval.index import DocumentIndex
+
+    return DocumentIndex(folder, embedder=embedder)
+
+
+def _hits_as_keys(searcher):
+    return lambda q, k: [(h.file_name, h.page) for h in searcher.search(q, k)]
+
+
+def quality_and_ingest(work: Path, files, questions, embedders: dict[str, Any], lc_embeddings, scanned: bool):
+    from vlkit.retrieval.search import HybridSearcher
+
+    pdfs = sorted(files.text_dir.glob("*.pdf"))
+    result: dict[str, Any] = {}
+    t = time.perf_counter()
+    plain = Plain(work / "plain", lc_embeddings)
+    pages = plain.add(pdfs)
+    dt = time.perf_counter() - t
+    result["plain"] = {"ingest_pages_per_s": round(pages / dt, 3), "ingest_s": round(dt, 2),
+                       "text": _eval(plain.search, questions)}
+    log.info("plain: %d pages in %.1fs", pages, dt)
+    if scanned:
+        plain_scan = Plain(work / "plain_scan", lc_embeddings)
+        plain_scan.add(sorted(files.scanned_dir.glob("*.pdf")))
+        result["plain"]["scanned"] = _eval(plain_scan.search, questions)
+    for name, emb in embedders.items():
+        t = time.perf_counter()
+        index = _vlkit_index(work / name, emb)
+        summary = index.add(pdfs)
+        dt = time.perf_counter() - t
+        log.info("%s: %d pages in %.1fs", name, summary.pages, dt)
+        row: dict[str, Any] = {"ingest_pages_per_s": round(summary.pages / dt, 3), "ingest_s": round(dt, 2),
+                               "text": _eval(_hits_as_keys(HybridSearcher(index)), questions),
+                               "dense_only": _eval(_hits_as_keys(HybridSearcher(index, k_lexical=0)), questions)}
+        if scanned:
+            t = time.perf_counter()
+            scan_index = _vlkit_index(work / f"{name}_scan", emb)
+            s = scan_index.add(sorted(files.scanned_dir.glob("*.pdf")))
+            row["scanned_ingest_pages_per_s"] = round(s.pages / (time.perf_counter() - t), 3)
+            row["scanned"] = _eval(_hits_as_keys(HybridSearcher(scan_index)), questions)
+            row["scanned_vs_text_recall@5"] = round(
+                row["scanned"]["all"]["recall@5"] / max(row["text"]["all"]["recall@5"], 1e-9), 3)
+            scan_index.close()
+        index.close()
+        result[name] = row
+    return result
+
+
+# ---------------------------------------------------------------------------------------- latency
+def _synthetic(n: int, dim: int, vocab: list[str], seed: int):
+    from vlkit.retrieval.types import Chunk
+
+    rng = random.Random(seed)
+    nrng = np.random.default_rng(seed)
+    vecs = nrng.standard_normal((n, dim)).astype(np.float32)
+    vecs /= np.linalg.norm(vecs, axis=1, keepdims=True)
+    texts = [" ".join(rng.choices(vocab, k=80)) for _ in range(n)]
+    chunks = [Chunk(id=f"syn{i // 4000:04d}:{(i % 4000) // 4 + 1}:{i % 4}", doc_id=f"syn{i // 4000:04d}",
+                    file_name=f"syn{i // 4000:04d}.pdf", sha256="0" * 64, page=(i % 4000) // 4 + 1,
+                    reader="text", text=texts[i], start=0, end=len(texts[i])) for i in range(n)]
+    return chunks, vecs
+
+
+def latency(work: Path, n: int, embedder: Any, lc_embeddings, vocab: list[str], queries: list[str]) -> dict[str, Any]:
+    """p50/p95 query latency over ``n`` synthetic chunks: vlkit hybrid vs plain Chroma search."""
+    from langchain_chroma import Chroma
+
+    from vlkit.retrieval.manifest import DocRow, PageRow
+    from vlkit.retrieval.search import HybridSearcher
+
+    dim = embedder.embed(["x"]).shape[1]
+    chunks, vecs = _synthetic(n, dim, vocab, seed=n)
+    index = _vlkit_index(work / f"lat{n}", embedder)
+    index._check_embedder()
+    t = time.perf_counter()
+    for doc_id in sorted({c.doc_id for c in chunks}):
+        mine = [i for i, c in enumerate(chunks) if c.doc_id == doc_id]
+        pages = sorted({chunks[i].page for i in mine})
+        index.manifest.start_doc(DocRow(doc_id, f"{doc_id}.pdf", f"/synthetic/{doc_id}.pdf", "0" * 64, len(pages),
+                                        "pending", None))
+        for s in range(0, len(mine), 4000):
+            part = mine[s:s + 4000]
+            index.store.upsert([chunks[i] for i in part], vecs[part])
+        index.manifest.commit_pages([PageRow(doc_id, p, "text", "", None, "") for p in pages], [chunks[i] for i in mine])
+        index.manifest.complete_doc(doc_id, [])
+    log.info("latency: %d synthetic chunks loaded in %.1fs", n, time.perf_counter() - t)
+    plain = Chroma(collection_name=f"plain{n}", embedding_function=lc_embeddings,
+                   persist_directory=str(work / f"plain_lat{n}"), collection_metadata={"hnsw:space": "cosine"})
+    for s in range(0, n, 4000):
+        plain._collection.upsert(ids=[c.id for c in chunks[s:s + 4000]], embeddings=vecs[s:s + 4000],
+                                 documents=[c.text for c in chunks[s:s + 4000]],
+                                 metadatas=[{"source": c.file_name, "page": c.page} for c in chunks[s:s + 4000]])
+    searcher = HybridSearcher(index)
+    t = time.perf_counter()
+    searcher.search(queries[0], 5)  # builds BM25 once (reported separately)
+    bm25_build = time.perf_counter() - t
+    out: dict[str, Any] = {"chunks": n, "bm25_build_s": round(bm25_build, 2)}
+    for name, fn in (("vlkit", lambda q: searcher.search(q, 5)), ("plain", lambda q: plain.similarity_search(q, k=20))):
+        times = []
+        for q in queries:
+            t = time.perf_counter()
+            fn(q)
+            times.append(time.perf_counter() - t)
+        out[name] = {"p50_ms": round(_pct(times, 50), 1), "p95_ms": round(_pct(times, 95), 1)}
+    out["p50_ratio_vs_plain"] = round(out["vlkit"]["p50_ms"] / out["plain"]["p50_ms"], 2)
+    out["p95_ratio_vs_plain"] = round(out["vlkit"]["p95_ms"] / out["plain"]["p95_ms"], 2)
+    index.close()
+    return out
+
+
+# ---------------------------------------------------------------------------------------- main
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--quick", action="store_true", help="small scale: 1k/10k chunks, no scanned variant")
+    parser.add_argument("--scanned", action="store_true", help="include the scanned variant in --quick")
+    parser.add_argument("--out", type=Path, default=None, help="also write the JSON here")
+    args = parser.parse_args()
+    setup_logging()
+    from vlkit.retrieval.adapters import EmbedderEmbeddings
+    from vlkit.retrieval.embeddings import SentenceTransformerEmbedder
+    from vlkit.retrieval.eval import load_questions
+    from vlkit.retrieval.evalset import generate
+    from vlkit.retrieval.multilingual import USEEmbedder
+
+    scanned = args.scanned or not args.quick
+    sizes = (1_000, 10_000) if args.quick else (10_000, 100_000)
+    work = Path(tempfile.mkdtemp(prefix="bench_retrieval_"))
+    try:
+        files = generate(work / "evalset", scanned=scanned)
+        questions = load_questions(files.questions)
+        minilm = SentenceTransformerEmbedder()
+        minilm.embed(["warm up"])
+        use = USEEmbedder()
+        use.embed(["warm up"])
+        lc = EmbedderEmbeddings(minilm)
+        result: dict[str, Any] = {"mode": "quick" if args.quick else "full", "pages": files.pages,
+                                  "questions": len(questions)}
+        result["quality"] = quality_and_ingest(work, files, questions, {"vlkit-minilm": minilm, "vlkit-use": use},
+                                               lc, scanned)
+        q = result["quality"]
+        base = q["plain"]["ingest_pages_per_s"]
+        result["ingest_ratio_vs_plain"] = {n: round(q[n]["ingest_pages_per_s"] / base, 2)
+                                           for n in ("vlkit-minilm", "vlkit-use")}
+        vocab = sorted({t for p in files.text_dir.glob("*.pdf") for t in _words(p)}) or ["x"]
+        queries = [x.question for x in questions][:40]
+        result["latency"] = [latency(work, n, minilm, lc, vocab, queries) for n in sizes]
+        text = json.dumps(result, indent=2, ensure_ascii=False)
+        sys.stdout.write(text + "\n")
+        if args.out:
+            args.out.write_text(text)
+    finally:
+        shutil.rmtree(work, ignore_errors=True)
+
+
+def _words(pdf: Path) -> list[str]:
+    import pymupdf
+
+    with pymupdf.open(pdf) as d:
+        return [w for page in d for w in page.get_text().split() if w.isalpha() and len(w) > 2]
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,189 @@
+"""Page-level retrieval evaluation: Recall@1, Recall@5 and MRR@10 over labelled questions.
+
+A question file is JSON lines, one question each::
+
+    {"question": "What does error FDB-2107 mean?", "file": "fluxdb-admin-guide.pdf",
+     "pages": [7], "lang": "en", "doc_lang": "en"}
+
+``pages`` are 1-based and any of them counts as a correct page; ``doc_lang`` (optional,
+defaults to ``lang``) marks cross-lingual questions (``lang != doc_lang``).
+
+Definitions (per question, then averaged):
+
+* Recall@k — 1 if a gold page is among the first ``k`` retrieved pages, else 0 (with several
+  gold pages this is "success@k", the usual page-level reading);
+* MRR@k — ``1 / rank`` of the first gold page within the first ``k``, else 0.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from vlkit.errors import UserError
+from vlkit.retrieval.types import PageHit
+
+__all__ = [
+    "EvalQuestion",
+    "EvalReport",
+    "Metrics",
+    "load_questions",
+    "recall_at_k",
+    "reciprocal_rank",
+    "evaluate",
+    "score_rankings",
+]
+
+logger = logging.getLogger(__name__)
+
+PageKey = tuple[str, int]
+"""``(file name, 1-based page)``."""
+
+
+@dataclass(frozen=True)
+class EvalQuestion:
+    """One labelled question."""
+
+    question: str
+    file: str
+    pages: tuple[int, ...]
+    lang: str = "en"
+    doc_lang: str = ""
+
+    @property
+    def gold(self) -> set[PageKey]:
+        return {(self.file, p) for p in self.pages}
+
+    @property
+    def cross_lingual(self) -> bool:
+        return bool(self.doc_lang) and self.doc_lang != self.lang
+
+
+@dataclass
+class Metrics:
+    """Averages over a group of questions."""
+
+    n: int
+    recall_at_1: float
+    recall_at_5: float
+    mrr_at_10: float
+
+    def as_dict(self) -> dict[str, float]:
+        return {"n": self.n, "recall@1": self.recall_at_1, "recall@5": self.recall_at_5, "mrr@10": self.mrr_at_10}
+
+
+@dataclass
+class EvalReport:
+    """Overall metrics, per-group metrics (``en``, ``zh``, ``cross-lingual``) and per-question ranks."""
+
+    overall: Metrics
+    groups: dict[str, Metrics] = field(default_factory=dict)
+    ranks: list[int | None] = field(default_factory=list)
+    """Rank of the first gold page per question (1-based), ``None`` if not in the retrieved list."""
+
+    def as_dict(self) -> dict[str, dict[str, float]]:
+        return {"all": self.overall.as_dict(), **{g: m.as_dict() for g, m in self.groups.items()}}
+
+
+def load_questions(path: str | Path) -> list[EvalQuestion]:
+    """Read a JSON-lines question file; raises :class:`UserError` naming the bad line."""
+    path = Path(path)
+    if not path.is_file():
+        raise UserError(f"question file {path} does not exist; pass a JSON-lines file of labelled questions")
+    out: list[EvalQuestion] = []
+    for n, line in enumerate(path.read_text(encoding="utf-8").splitlines(), start=1):
+        if not line.strip():
+            continue
+        try:
+            row = json.loads(line)
+            pages = row["pages"]
+            pages = tuple(int(p) for p in (pages if isinstance(pages, list) else [pages]))
+            out.append(
+                EvalQuestion(
+                    question=str(row["question"]),
+                    file=str(row["file"]),
+                    pages=pages,
+                    lang=str(row.get("lang", "en")),
+                    doc_lang=str(row.get("doc_lang", "")),
+                )
+            )
+        except (ValueError, KeyError, TypeError) as exc:
+            raise UserError(
+                f"{path}:{n}: not a labelled question ({exc!r}); each line needs "
+                '{"question": str, "file": str, "pages": [int, ...], "lang": str}'
+            ) from None
+    if not out:
+        raise UserError(f"{path} holds no questions")
+    return out
+
+
+def recall_at_k(ranked: Sequence[PageKey], gold: set[PageKey], k: int) -> float:
+    """1.0 if any gold page is in ``ranked[:k]``, else 0.0."""
+    return 1.0 if any(p in gold for p in ranked[:k]) else 0.0
+
+
+def reciprocal_rank(ranked: Sequence[PageKey], gold: set[PageKey], k: int = 10) -> float:
+    """``1 / rank`` of the first gold page in ``ranked[:k]``, 0.0 if none."""
+    for i, p in enumerate(ranked[:k], start=1):
+        if p in gold:
+            return 1.0 / i
+    return 0.0
+
+
+def _first_rank(ranked: Sequence[PageKey], gold: set[PageKey]) -> int | None:
+    return next((i for i, p in enumerate(ranked, start=1) if p in gold), None)
+
+
+def _average(rows: list[tuple[Sequence[PageKey], set[PageKey]]]) -> Metrics:
+    n = len(rows)
+    if not n:
+        return Metrics(0, 0.0, 0.0, 0.0)
+    return Metrics(
+        n=n,
+        recall_at_1=sum(recall_at_k(r, g, 1) for r, g in rows) / n,
+        recall_at_5=sum(recall_at_k(r, g, 5) for r, g in rows) / n,
+        mrr_at_10=sum(reciprocal_rank(r, g, 10) for r, g in rows) / n,
+    )
+
+
+def score_rankings(questions: Sequence[EvalQuestion], rankings: Sequence[Sequence[PageKey]]) -> EvalReport:
+    """Metrics for given rankings (one best-first list of ``(file, page)`` per question)."""
+    if len(questions) != len(rankings):
+        raise ValueError(f"{len(questions)} questions but {len(rankings)} rankings")
+    rows = [(list(r), q.gold) for q, r in zip(questions, rankings)]
+    groups: dict[str, list[int]] = {}
+    for i, q in enumerate(questions):
+        groups.setdefault(q.lang, []).append(i)
+        if q.cross_lingual:
+            groups.setdefault("cross-lingual", []).append(i)
+    return EvalReport(
+        overall=_average(rows),
+        groups={g: _average([rows[i] for i in idx]) for g, idx in sorted(groups.items())},
+        ranks=[_first_rank(r, g) for r, g in rows],
+    )
+
+
+def evaluate(
+    search: Callable[[str, int], Iterable[PageHit]],
+    questions: Sequence[EvalQuestion],
+    *,
+    k: int = 10,
+    progress: Callable[[int], None] | None = None,
+) -> EvalReport:
+    """Run ``search(question, k)`` for every question and score the page rankings.
+
+    ``search`` is any callable returning best-first :class:`PageHit` s — typically
+    ``HybridSearcher(index).search``.
+    """
+    rankings: list[list[PageKey]] = []
+    for i, q in enumerate(questions):
+        hits = search(q.question, k)
+        rankings.append([(h.file_name, h.page) for h in hits])
+        if progress is not None:
+            progress(i + 1)
+    report = score_rankings(questions, rankings)
+    logger.info("evaluated %d questions: %s", len(questions), report.overall)
+    return report

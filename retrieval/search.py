@@ -1,0 +1,188 @@
+"""Hybrid page search: dense (Chroma) + BM25 over chunks, fused by reciprocal rank, deduplicated to pages.
+
+Why pages: QA shows the model page *images* and cites ``[file p.N]``, so the page is the unit
+that is returned, cited and evaluated. Each retriever's chunk ranking is first collapsed to a
+page ranking (a page ranks where its best chunk ranks), then the two page rankings are fused
+with RRF, so a page with many mediocre chunks does not outrank a page with one excellent one.
+
+BM25 lives in memory and is rebuilt lazily, on the first search after ``index.version`` changed.
+
+Relevance: RRF scores only order results; they do not say whether anything matched. Every hit
+therefore also carries ``scores["dense"]`` (best cosine of its chunks) and ``scores["coverage"]``
+(share of the query's idf mass present in the page, see :meth:`BM25Index.coverage`);
+``scores["relevance"]`` is the larger of the two and is what :class:`~vlkit.retrieval.qa.DocumentQA`
+compares with its threshold.
+
+Example::
+
+    searcher = HybridSearcher(DocumentIndex(".vlkit/kb"))
+    for hit in searcher.search("how do I rotate TLS certificates", k=3):
+        print(hit.citation, round(hit.score, 4))
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from collections.abc import Sequence
+from typing import Any
+
+from vlkit.retrieval.fusion import RRF_K, reciprocal_rank_fusion
+from vlkit.retrieval.lexical import BM25Index
+from vlkit.retrieval.types import Chunk, PageHit
+
+__all__ = ["HybridSearcher", "Reranker"]
+
+logger = logging.getLogger(__name__)
+
+PageKey = tuple[str, int]
+
+
+class Reranker:
+    """Re-scores the best pages of a search. Subclasses implement :meth:`score`.
+
+    A cross-encoder, a VLM judging page images, or a rule ("prefer the newest manual") plugs in
+    here; the searcher re-sorts by the returned scores and records them as ``scores["rerank"]``.
+    """
+
+    def score(self, query: str, hits: Sequence[PageHit]) -> Sequence[float]:
+        """One score per hit, higher is better."""
+        raise NotImplementedError
+
+
+class HybridSearcher:
+    """Dense + BM25 page search over a :class:`~vlkit.retrieval.index.DocumentIndex`.
+
+    Args:
+        index: anything with ``dense_search``, ``chunks``, ``version``, ``page_text``, ``page_image``.
+        k_dense: chunks fetched from the vector store per query.
+        k_lexical: chunks taken from BM25 per query.
+        reranker: optional :class:`Reranker` applied to the best ``rerank_depth`` pages.
+        rerank_depth: how many fused pages the reranker sees.
+        rrf_k: the RRF constant.
+        weights: ``(dense, lexical)`` weights in the fusion.
+        adaptive: scale the lexical weight by how much of the query BM25's best pages contain
+            (full weight at ``full_coverage`` or more); see :meth:`search`.
+        full_coverage: the coverage at which BM25 gets its full weight.
+    """
+
+    def __init__(
+        self,
+        index: Any,
+        *,
+        k_dense: int = 40,
+        k_lexical: int = 40,
+        reranker: Reranker | None = None,
+        rerank_depth: int = 20,
+        rrf_k: int = RRF_K,
+        weights: tuple[float, float] = (1.0, 1.0),
+        adaptive: bool = True,
+        full_coverage: float = 0.7,
+    ) -> None:
+        if k_dense < 0 or k_lexical < 0 or k_dense + k_lexical == 0:
+            raise ValueError("k_dense and k_lexical must be >= 0 and not both 0")
+        self.index = index
+        self.k_dense = k_dense
+        self.k_lexical = k_lexical
+        self.reranker = reranker
+        self.rerank_depth = rerank_depth
+        self.rrf_k = rrf_k
+        self.weights = weights
+        self.adaptive = adaptive
+        self.full_coverage = full_coverage
+        self._lock = threading.Lock()
+        self._bm25: BM25Index | None = None
+        self._chunks: list[Chunk] = []
+        self._version: int | None = None
+
+    # ------------------------------------------------------------------ retrievers
+    def _lexical(self) -> tuple[BM25Index, list[Chunk]]:
+        version = self.index.version
+        with self._lock:
+            if self._bm25 is None or version != self._version:
+                chunks = list(self.index.chunks())
+                self._bm25 = BM25Index(_lexical_text(c) for c in chunks)
+                self._chunks, self._version = chunks, version
+                logger.info("built BM25 over %d chunks (index version %s)", len(chunks), version)
+            return self._bm25, self._chunks
+
+    def lexical_search(self, query: str, k: int = 10) -> list[tuple[Chunk, float]]:
+        """The ``k`` best chunks by BM25 as ``(chunk, score)``."""
+        bm25, chunks = self._lexical()
+        return [(chunks[i], s) for i, s in bm25.search(query, k)]
+
+    def dense_search(self, query: str, k: int = 10) -> list[tuple[Chunk, float]]:
+        """The ``k`` nearest chunks as ``(chunk, cosine)``."""
+        return list(self.index.dense_search(query, k)) if k > 0 else []
+
+    # ------------------------------------------------------------------ search
+    def search(self, query: str, k: int = 5) -> list[PageHit]:
+        """The ``k`` best pages for ``query``, best first (see the module docstring)."""
+        if k <= 0 or not query.strip():
+            return []
+        dense = self.dense_search(query, max(self.k_dense, k)) if self.k_dense else []
+        lexical = self.lexical_search(query, max(self.k_lexical, k)) if self.k_lexical else []
+        lexical_pages = _page_ranking(lexical)
+        w_dense, w_lex = self.weights
+        if self.adaptive and dense and lexical_pages:
+            # BM25 only deserves a vote when the query's terms are actually on the pages it found:
+            # a Chinese question about an English manual matches little more than the product name.
+            bm25, _ = self._lexical()
+            best = max(bm25.coverage(query, self._page_text(key, lexical)) for key in lexical_pages[:3])
+            w_lex *= min(1.0, best / self.full_coverage)
+        fused = reciprocal_rank_fusion(
+            [_page_ranking(dense), lexical_pages], k=self.rrf_k, weights=(w_dense, w_lex)
+        )
+        depth = max(k, self.rerank_depth) if self.reranker else k
+        hits = [self._hit(key, score, dense, lexical, query) for key, score in fused[:depth]]
+        if self.reranker is not None and hits:
+            scores = list(self.reranker.score(query, hits))
+            if len(scores) != len(hits):
+                raise ValueError(f"reranker returned {len(scores)} scores for {len(hits)} hits")
+            for hit, s in zip(hits, scores):
+                hit.scores["rerank"] = float(s)
+                hit.score = float(s)
+            hits.sort(key=lambda h: -h.score)  # stable: ties keep the fused order
+        return hits[:k]
+
+    def _page_text(self, key: PageKey, found: Sequence[tuple[Chunk, float]]) -> str:
+        text = self.index.page_text(*key)
+        return text or "\n".join(c.text for c, _ in found if (c.doc_id, c.page) == key)
+
+    def _hit(
+        self, key: PageKey, score: float, dense: list[tuple[Chunk, float]],
+        lexical: list[tuple[Chunk, float]], query: str,
+    ) -> PageHit:
+        doc_id, page = key
+        mine = [c for c, _ in dense if (c.doc_id, c.page) == key]
+        mine += [c for c, _ in lexical if (c.doc_id, c.page) == key and c.id not in {m.id for m in mine}]
+        first = mine[0]
+        text = self.index.page_text(doc_id, page) or "\n".join(c.text for c in mine)
+        image = self.index.page_image(doc_id, page)
+        scores = {"rrf": score}
+        d = [s for c, s in dense if (c.doc_id, c.page) == key]
+        if d:
+            scores["dense"] = max(d)
+        b = [s for c, s in lexical if (c.doc_id, c.page) == key]
+        if b:
+            scores["bm25"] = max(b)
+        bm25, _ = self._lexical()
+        scores["coverage"] = bm25.coverage(query, text)
+        scores["relevance"] = max(scores.get("dense", 0.0), scores["coverage"])
+        return PageHit(
+            doc_id=doc_id, file_name=first.file_name, page=page, score=score, text=text,
+            image_path=str(image) if image is not None else first.image_path, chunks=mine, scores=scores,
+        )
+
+
+def _lexical_text(chunk: Chunk) -> str:
+    # the heading is part of what a chunk is about, as in the dense embedding
+    return f"{chunk.heading}\n{chunk.text}" if chunk.heading and chunk.heading not in chunk.text else chunk.text
+
+
+def _page_ranking(results: Sequence[tuple[Chunk, float]]) -> list[PageKey]:
+    """Pages in order of their best chunk."""
+    seen: dict[PageKey, None] = {}
+    for chunk, _ in results:
+        seen.setdefault((chunk.doc_id, chunk.page), None)
+    return list(seen)
