@@ -161,6 +161,7 @@ def load_model(
         image_processor = _image_processor(folder)
         net = AutoModelForImageTextToText.from_pretrained(folder, dtype=torch_dtype, attn_implementation=attn)
         net.to(device).eval()
+        _greedy_defaults(net)
         loaded = LoadedModel(
             folder=folder,
             family=family,
@@ -173,6 +174,22 @@ def load_model(
         )
         _CACHE[key] = loaded
         return loaded
+
+
+def _greedy_defaults(net: Any) -> None:
+    """Make the checkpoint's generation config greedy and sampling-free by default.
+
+    Qwen ships ``do_sample=True, top_k=1, top_p=0.001, temperature=0.01`` (greedy in effect); transformers
+    merges those into every call's config, which then warns on each greedy call. vlkit sets sampling per call
+    (``temperature`` > 0), so the checkpoint keeps only its other defaults (eos/pad ids, repetition penalty).
+    """
+    config = getattr(net, "generation_config", None)
+    if config is None:
+        return
+    config.do_sample = False
+    config.temperature = None
+    config.top_p = None
+    config.top_k = None
 
 
 def _image_processor(folder: Path) -> Any:

@@ -248,31 +248,39 @@ class _Generation:
             self.tokens.put(self._DONE)
 
     def _decode(self) -> Iterator[Delta]:
+        """Decode token by token in O(1) per token: only the tokens since the last clean UTF-8 boundary
+        are decoded (byte-level BPE decodes piecewise), and text that could start a stop sequence is held back.
+        """
         tokenizer = self.lm.tokenizer
         eos = set(_eos_ids(self.lm))
         stops = [s for s in self.request.stop if s]
         hold = max((len(s) for s in stops), default=1) - 1
-        ids: list[int] = []
+        count = 0
+        pending: list[int] = []
+        text = ""
         emitted = 0
         finish = "length"
-        stopped_at: int | None = None
+        stopped = False
         while True:
             token = self.tokens.get()
             if token is self._DONE:
                 break
-            ids.append(token)
+            count += 1
             if token in eos:
                 finish = "stop"
                 continue
-            text = tokenizer.decode(ids, skip_special_tokens=True)
-            if text.endswith("\ufffd"):  # an incomplete UTF-8 sequence: wait for the next token
+            pending.append(token)
+            piece = tokenizer.decode(pending, skip_special_tokens=True)
+            if piece.endswith("\ufffd"):  # an incomplete UTF-8 sequence: wait for the next token
                 continue
-            cut = _first_stop(text, stops)
+            pending.clear()
+            searched_from = max(0, len(text) - hold)
+            text += piece
+            cut = _first_stop(text, stops, searched_from)
             if cut is not None:
-                stopped_at, finish = cut, "stop"
+                stopped, finish = True, "stop"
                 if cut > emitted:
                     yield Delta(text=text[emitted:cut])
-                emitted = cut
                 self.cancel.set()
                 break
             safe = len(text) - hold
@@ -281,16 +289,14 @@ class _Generation:
                 emitted = safe
         if self.error is not None and not isinstance(self.error, GeneratorExit):
             raise self.error
-        if stopped_at is None:
-            text = tokenizer.decode(ids, skip_special_tokens=True)
+        if not stopped:
+            text += tokenizer.decode(pending, skip_special_tokens=True) if pending else ""
             if len(text) > emitted:
                 yield Delta(text=text[emitted:])
-        elif finish == "length":
-            finish = "stop"
         yield Delta(
             usage=Usage(
                 input_tokens=int(self.inputs.input_ids.shape[1]),
-                output_tokens=len(ids),
+                output_tokens=count,
                 image_tokens=self.inputs.image_tokens,
             ),
             finish_reason=finish,
@@ -298,8 +304,8 @@ class _Generation:
         )
 
 
-def _first_stop(text: str, stops: list[str]) -> int | None:
-    positions = [text.find(s) for s in stops]
+def _first_stop(text: str, stops: list[str], start: int = 0) -> int | None:
+    positions = [text.find(s, start) for s in stops]
     found = [p for p in positions if p >= 0]
     return min(found) if found else None
 

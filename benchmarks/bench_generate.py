@@ -1,0 +1,585 @@
+#!/usr/bin/env python
+"""Benchmark one image + short prompt on Qwen2-VL-2B-Instruct: vlkit's ChatQwenVL next to the model-card recipe.
+
+The model is the real Qwen2-VL-2B-Instruct architecture (its published ``config.json``) with random
+weights, so no download is needed; the checkpoint folder is built once and cached. Every configuration
+({vlkit, naive} x {bf16, fp32} x {cpu, cuda}) runs in its own process, so its peak RSS is its own.
+
+    python benchmarks/bench_generate.py --quick          # 8 new tokens, no warm-up: a few minutes
+    python benchmarks/bench_generate.py                  # 32 new tokens after a warm-up run
+    python benchmarks/bench_generate.py --dtypes bf16 --configs vlkit
+
+Prints one JSON document on stdout and writes it to benchmarks/results/bench_generate.json;
+progress goes to stderr. Ratios are vlkit / naive, measured in the same run.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import os
+import shutil
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+from _common import RESULTS, machine_info, peak_rss_gib, run_worker, setup_logging
+
+log = logging.getLogger("bench_generate")
+
+PROMPT = "Describe this image in one sentence."
+IMAGE_SIDE = 448  # 32x32 patches of 14 px = 256 visual tokens after the 2x2 merge (vlkit's CPU budget exactly)
+CHECKPOINT_VERSION = "1"  # bump when the builder changes what it writes
+
+# Qwen/Qwen2-VL-2B-Instruct config.json as published (legacy flat layout; transformers converts it on load).
+PUBLISHED_CONFIG: dict[str, Any] = {
+    "architectures": ["Qwen2VLForConditionalGeneration"],
+    "attention_dropout": 0.0,
+    "bos_token_id": 151643,
+    "eos_token_id": 151645,
+    "vision_start_token_id": 151652,
+    "vision_end_token_id": 151653,
+    "vision_token_id": 151654,
+    "image_token_id": 151655,
+    "video_token_id": 151656,
+    "hidden_act": "silu",
+    "hidden_size": 1536,
+    "initializer_range": 0.02,
+    "intermediate_size": 8960,
+    "max_position_embeddings": 32768,
+    "max_window_layers": 28,
+    "model_type": "qwen2_vl",
+    "num_attention_heads": 12,
+    "num_hidden_layers": 28,
+    "num_key_value_heads": 2,
+    "rms_norm_eps": 1e-06,
+    "rope_theta": 1000000.0,
+    "sliding_window": 32768,
+    "tie_word_embeddings": True,
+    "torch_dtype": "bfloat16",
+    "transformers_version": "4.41.2",
+    "use_cache": True,
+    "use_sliding_window": False,
+    "vision_config": {
+        "depth": 32,
+        "embed_dim": 1280,
+        "mlp_ratio": 4,
+        "num_heads": 16,
+        "in_chans": 3,
+        "hidden_size": 1536,
+        "patch_size": 14,
+        "spatial_merge_size": 2,
+        "spatial_patch_size": 14,
+        "temporal_patch_size": 2,
+    },
+    "rope_scaling": {"type": "mrope", "mrope_section": [16, 24, 24]},
+    "vocab_size": 151936,
+}
+PUBLISHED_PARAMETERS = 2_208_985_600  # model.safetensors.index.json total_size 4,417,971,200 bytes / 2 (bf16)
+
+PUBLISHED_GENERATION_CONFIG: dict[str, Any] = {
+    "bos_token_id": 151643,
+    "pad_token_id": 151643,
+    "do_sample": True,
+    "eos_token_id": [151645, 151643],
+    "repetition_penalty": 1.0,
+    "temperature": 0.01,
+    "top_p": 0.001,
+    "top_k": 1,
+}
+
+PUBLISHED_PREPROCESSOR: dict[str, Any] = {
+    "min_pixels": 3136,
+    "max_pixels": 12845056,
+    "patch_size": 14,
+    "temporal_patch_size": 2,
+    "merge_size": 2,
+    "image_mean": [0.48145466, 0.4578275, 0.40821073],
+    "image_std": [0.26862954, 0.26130258, 0.27577711],
+    "image_processor_type": "Qwen2VLImageProcessor",
+    "processor_class": "Qwen2VLProcessor",
+}
+
+# Token ids of the real Qwen2 vocabulary: the BPE part ends at 151642, the added tokens follow in this order.
+FIRST_ADDED_ID = 151643
+
+
+# ---------------------------------------------------------------------------------------------- checkpoint
+
+
+def default_checkpoint() -> Path:
+    base = os.environ.get("VLKIT_CACHE")
+    root = Path(base).expanduser() / "bench" if base else RESULTS / "checkpoints"
+    return root / "qwen2-vl-2b-instruct-random"
+
+
+def _tokenizer() -> Any:
+    """vlkit.testing's tiny BPE with the added tokens moved to their real Qwen ids (151643 …).
+
+    The tiny BPE covers ids 0..~1000; the ids between it and 151643 are unused, so the
+    embedding keeps the real 151936 rows and the special tokens keep the ids the config names.
+    """
+    from tokenizers import AddedToken
+    from transformers.models.qwen2.tokenization_qwen2 import Qwen2Tokenizer
+
+    from vlkit.testing._tokenizer import ADDED_TOKENS, ALL_ADDED_TOKENS, SPECIAL_TOKENS, _train_bpe
+    from vlkit.testing.build import load_template
+    from vlkit.testing._families import family_spec
+
+    vocab, merges = _train_bpe()
+    for offset, token in enumerate(ALL_ADDED_TOKENS):
+        vocab[token] = FIRST_ADDED_ID + offset  # present in the model vocab, so added tokens keep these ids
+    tokenizer = Qwen2Tokenizer(
+        vocab=vocab,
+        merges=merges,
+        unk_token=None,
+        bos_token=None,
+        eos_token="<|im_end|>",
+        pad_token="<|endoftext|>",
+        errors="replace",
+        model_max_length=32768,
+        clean_up_tokenization_spaces=False,
+        split_special_tokens=False,
+    )
+    tokenizer.add_tokens([AddedToken(t, special=True, normalized=False) for t in SPECIAL_TOKENS], special_tokens=True)
+    tokenizer.add_tokens([AddedToken(t, special=False, normalized=False) for t in ADDED_TOKENS])
+    tokenizer.chat_template = load_template(family_spec("qwen2_vl"))
+    ids = tokenizer.convert_tokens_to_ids(list(ALL_ADDED_TOKENS))
+    if ids != list(range(FIRST_ADDED_ID, FIRST_ADDED_ID + len(ALL_ADDED_TOKENS))):
+        raise RuntimeError(f"added tokens did not land on the real Qwen ids: {ids}")
+    named = {"image_token_id": "<|image_pad|>", "video_token_id": "<|video_pad|>",
+             "vision_start_token_id": "<|vision_start|>", "vision_end_token_id": "<|vision_end|>"}
+    for key, token in named.items():
+        if tokenizer.convert_tokens_to_ids(token) != PUBLISHED_CONFIG[key]:
+            raise RuntimeError(f"{token} does not have the config's {key}")
+    return tokenizer
+
+
+def _printable_ids(tokenizer: Any) -> list[int]:
+    """BPE ids that decode alone to visible text: the only ones the random model may emit."""
+    keep = []
+    for idx in range(FIRST_ADDED_ID):
+        if tokenizer.convert_ids_to_tokens(idx) is None:
+            break  # the tiny BPE vocabulary is contiguous from 0
+        text = tokenizer.decode([idx])
+        if text.strip() and text.isprintable() and "\ufffd" not in text:
+            keep.append(idx)
+    return keep
+
+
+def _random_weights(model: Any, seed: int) -> None:
+    """Fill every parameter as transformers' init would (normal(0, 0.02), norms 1, biases 0), fast, in place."""
+    import torch
+
+    gen = torch.Generator().manual_seed(seed)
+    done: set[int] = set()
+    with torch.no_grad():
+        for module in model.modules():
+            is_norm = isinstance(module, torch.nn.LayerNorm) or type(module).__name__.endswith("RMSNorm")
+            for name, param in module.named_parameters(recurse=False):
+                if is_norm and name == "weight":
+                    param.fill_(1.0)
+                elif name == "bias":
+                    param.zero_()
+                else:
+                    param.normal_(0.0, PUBLISHED_CONFIG["initializer_range"], generator=gen)
+                done.add(id(param))
+    missed = [n for n, p in model.named_parameters() if id(p) not in done]
+    if missed:
+        raise RuntimeError(f"parameters left uninitialised: {missed[:5]}")
+
+
+def _published_name(name: str) -> str:
+    """transformers 5 parameter names -> the names in the published safetensors (model.layers.*, visual.*)."""
+    if name.startswith("model.language_model."):
+        return "model." + name[len("model.language_model.") :]
+    if name.startswith("model.visual."):
+        return name[len("model.") :]
+    return name
+
+
+def build_checkpoint(folder: Path, seed: int = 0) -> dict[str, Any]:
+    """Write config, random bf16 weights, tokenizer, template and image-processor config into ``folder``."""
+    import torch
+    from safetensors.torch import save_file
+    from transformers import AutoConfig, Qwen2VLForConditionalGeneration
+
+    tmp = folder.with_name(f"{folder.name}.tmp-{os.getpid()}")
+    shutil.rmtree(tmp, ignore_errors=True)
+    tmp.mkdir(parents=True)
+    started = time.perf_counter()
+    (tmp / "config.json").write_text(json.dumps(PUBLISHED_CONFIG, indent=2) + "\n", encoding="utf-8")
+    config = AutoConfig.from_pretrained(tmp)
+    with torch.device("meta"):
+        model = Qwen2VLForConditionalGeneration._from_config(config, dtype=torch.bfloat16)
+    model.to_empty(device="cpu")
+    model.tie_weights()  # to_empty gives lm_head its own storage; the published model ties it to the embedding
+    _random_weights(model, seed)
+    parameters = sum(p.numel() for p in model.parameters())
+    if parameters != PUBLISHED_PARAMETERS:
+        raise RuntimeError(f"built {parameters:,} parameters; the published checkpoint has {PUBLISHED_PARAMETERS:,}")
+    tokenizer = _tokenizer()
+    # Greedy decoding must go on for the full token budget and stream visible text each step, as a real
+    # model's answer does: zero the (tied) output rows of EOS, the other added tokens, the unused ids and
+    # the BPE tokens that do not print on their own. A zero logit never wins against ~900 random ones.
+    silenced = torch.ones(config.text_config.vocab_size, dtype=torch.bool)
+    silenced[_printable_ids(tokenizer)] = False
+    with torch.no_grad():
+        model.get_output_embeddings().weight[silenced] = 0.0
+    state = {_published_name(k): v.contiguous() for k, v in model.state_dict().items() if k != "lm_head.weight"}
+    log.info("built %.3fB parameters in %.0f s; writing %.1f GB", parameters / 1e9, time.perf_counter() - started,
+             sum(v.numel() * v.element_size() for v in state.values()) / 1e9)
+    save_file(state, str(tmp / "model.safetensors"), metadata={"format": "pt"})
+    del state, model
+    tokenizer.save_pretrained(tmp)
+    files = {
+        "generation_config.json": PUBLISHED_GENERATION_CONFIG,
+        "preprocessor_config.json": PUBLISHED_PREPROCESSOR,
+        "bench_checkpoint.json": {"version": CHECKPOINT_VERSION, "seed": seed, "parameters": parameters},
+    }
+    for name, content in files.items():
+        (tmp / name).write_text(json.dumps(content, indent=2) + "\n", encoding="utf-8")
+    shutil.rmtree(folder, ignore_errors=True)
+    tmp.rename(folder)
+    log.info("checkpoint ready in %s (%.0f s)", folder, time.perf_counter() - started)
+    return {"built": True, "parameters": parameters, "build_s": round(time.perf_counter() - started, 1)}
+
+
+def checkpoint_info(folder: Path) -> dict[str, Any] | None:
+    marker = folder / "bench_checkpoint.json"
+    if not marker.is_file():
+        return None
+    info = json.loads(marker.read_text(encoding="utf-8"))
+    return info if info.get("version") == CHECKPOINT_VERSION else None
+
+
+def write_image(path: Path) -> None:
+    """A deterministic 448x448 screenshot-like picture: bars, boxes and text."""
+    from PIL import Image, ImageDraw
+
+    image = Image.new("RGB", (IMAGE_SIDE, IMAGE_SIDE), (245, 246, 250))
+    draw = ImageDraw.Draw(image)
+    draw.rectangle((0, 0, IMAGE_SIDE, 40), fill=(40, 90, 160))
+    draw.text((12, 12), "Invoice 2024-117  -  ACME Ltd.", fill=(255, 255, 255))
+    for row in range(8):
+        y = 60 + row * 40
+        fill = (255, 255, 255) if row % 2 else (235, 238, 245)
+        draw.rectangle((16, y, 432, y + 30), outline=(180, 180, 190), fill=fill)
+        draw.text((24, y + 9), f"Item {row + 1}: widget type {chr(65 + row)}", fill=(20, 20, 20))
+        draw.text((360, y + 9), f"{(row + 1) * 12.5:7.2f}", fill=(20, 20, 20))
+    draw.ellipse((340, 390, 430, 440), fill=(220, 60, 60))
+    draw.text((362, 408), "TOTAL", fill=(255, 255, 255))
+    path.parent.mkdir(parents=True, exist_ok=True)
+    image.save(path)
+
+
+# ---------------------------------------------------------------------------------------------- workers
+
+
+def _sync(device: str) -> None:
+    import torch
+
+    if device.startswith("cuda"):
+        torch.cuda.synchronize()
+
+
+def _time_vision(model: Any, pixel_values: Any, grid: Any, device: str) -> float:
+    """Seconds for one vision-encoder pass (patch embed, 32 blocks, merger) over the prepared image."""
+    import torch
+
+    with torch.inference_mode():
+        _sync(device)
+        started = time.perf_counter()
+        model.get_image_features(pixel_values=pixel_values, image_grid_thw=grid)
+        _sync(device)
+    return time.perf_counter() - started
+
+
+def _timings(started: float, stamps: list[float], new_tokens: int) -> dict[str, Any]:
+    if not stamps:
+        return {"ttft_s": None, "decode_tok_s": None, "new_tokens": new_tokens}
+    decode = (len(stamps) - 1) / (stamps[-1] - stamps[0]) if len(stamps) > 1 else None
+    return {
+        "ttft_s": round(stamps[0] - started, 3),
+        "decode_tok_s": round(decode, 3) if decode else None,
+        "total_s": round(stamps[-1] - started, 3),
+        "new_tokens": new_tokens,
+    }
+
+
+def _best(runs: list[dict[str, Any]]) -> dict[str, Any]:
+    """Best of the measured runs per metric: other processes on the machine only ever make a run slower."""
+    best = dict(runs[-1])
+    for key, pick in (("ttft_s", min), ("total_s", min), ("decode_tok_s", max)):
+        values = [r[key] for r in runs if r.get(key) is not None]
+        best[key] = pick(values) if values else None
+    if len(runs) > 1:
+        best["runs"] = runs
+    return best
+
+
+def worker_vlkit(spec: dict[str, Any]) -> dict[str, Any]:
+    """vlkit's real path: ChatQwenVL(model=folder, dtype=...).stream(messages)."""
+    import transformers.models.qwen2_vl.modeling_qwen2_vl  # noqa: F401  (import time is not load time)
+    from langchain_core.messages import HumanMessage
+
+    from vlkit.models import ChatQwenVL
+    from vlkit.models.backends.base import GenerationRequest
+    from vlkit.models.messages import to_turns
+
+    device, n = spec["device"], spec["new_tokens"]
+    started = time.perf_counter()
+    llm = ChatQwenVL(model=spec["checkpoint"], device=device, dtype=spec["dtype"], max_tokens=n, local_files_only=True)
+    backend = llm.backend_impl
+    loaded = backend.loaded  # the load ChatQwenVL otherwise does on its first call
+    out: dict[str, Any] = {"load_s": round(time.perf_counter() - started, 3), "rss_after_load_gib": peak_rss_gib()}
+    messages = [HumanMessage(content=[{"type": "image", "path": spec["image"]}, {"type": "text", "text": PROMPT}])]
+    if spec["warmup"]:
+        for _ in llm.stream(messages, max_tokens=2):
+            pass
+
+    started = time.perf_counter()
+    prepared = backend.prepare(GenerationRequest(turns=to_turns(messages), max_tokens=n))
+    out["prepare_s"] = round(time.perf_counter() - started, 3)
+    out["prompt_tokens"] = int(prepared.input_ids.shape[1])
+    out["image_tokens"] = prepared.image_tokens
+    out["vision_s"] = round(_time_vision(loaded.model, prepared.pixel_values, prepared.image_grid_thw, device), 3)
+
+    runs = []
+    for _ in range(spec["repeats"]):
+        stamps: list[float] = []
+        usage = None
+        started = time.perf_counter()
+        for chunk in llm.stream(messages):
+            if chunk.content:
+                stamps.append(time.perf_counter())
+            if chunk.usage_metadata:
+                usage = chunk.usage_metadata
+        runs.append(_timings(started, stamps, usage["output_tokens"] if usage else len(stamps)))
+        runs[-1]["streamed_chunks"] = len(stamps)
+    return {**out, **_best(runs)}
+
+
+def worker_naive(spec: dict[str, Any]) -> dict[str, Any]:
+    """The Qwen2-VL-2B-Instruct model-card recipe, with the processor steps spelled out (see README)."""
+    import torch
+    from PIL import Image
+    from transformers import AutoTokenizer, Qwen2VLForConditionalGeneration
+    from transformers.generation.streamers import BaseStreamer
+    from transformers.models.qwen2_vl.image_processing_pil_qwen2_vl import Qwen2VLImageProcessorPil
+
+    device, n, folder = spec["device"], spec["new_tokens"], spec["checkpoint"]
+    dtype = {"bf16": torch.bfloat16, "fp32": torch.float32}[spec["dtype"]]
+    started = time.perf_counter()
+    model = Qwen2VLForConditionalGeneration.from_pretrained(folder, dtype=dtype, device_map=device)
+    tokenizer = AutoTokenizer.from_pretrained(folder)
+    image_processor = Qwen2VLImageProcessorPil.from_pretrained(folder)  # AutoProcessor needs torchvision
+    out: dict[str, Any] = {"load_s": round(time.perf_counter() - started, 3), "rss_after_load_gib": peak_rss_gib()}
+    image_token_id = model.config.image_token_id
+
+    def inputs() -> dict[str, Any]:
+        content = [{"type": "image", "image": spec["image"]}, {"type": "text", "text": PROMPT}]
+        messages = [{"role": "user", "content": content}]
+        text = tokenizer.apply_chat_template(messages, tokenize=False, add_generation_prompt=True)
+        image = Image.open(spec["image"]).convert("RGB")  # qwen_vl_utils.process_vision_info, no resize at 448²
+        vision = image_processor(images=[image], return_tensors="pt")
+        # What Qwen2VLProcessor.__call__ does: one <|image_pad|> per merged patch, and mm_token_type_ids.
+        count = int(vision["image_grid_thw"][0].prod()) // image_processor.merge_size**2
+        text = text.replace("<|image_pad|>", "<|image_pad|>" * count)
+        encoded = tokenizer([text], padding=True, return_tensors="pt")
+        encoded["mm_token_type_ids"] = (encoded["input_ids"] == image_token_id).long()  # int64, as the processor
+        return {**encoded, **vision}
+
+    class Stamps(BaseStreamer):
+        def __init__(self) -> None:
+            self.times: list[float] = []
+            self.prompt_seen = False
+
+        def put(self, value: Any) -> None:
+            if not self.prompt_seen:  # generate() hands over the prompt first
+                self.prompt_seen = True
+                return
+            value.tolist()  # wait for the token (CUDA is asynchronous)
+            self.times.append(time.perf_counter())
+
+        def end(self) -> None:
+            pass
+
+    def generate(max_new_tokens: int) -> tuple[float, list[float], int]:
+        begun = time.perf_counter()
+        batch = {k: v.to(model.device) for k, v in inputs().items()}
+        stamps = Stamps()
+        generated = model.generate(**batch, max_new_tokens=max_new_tokens, streamer=stamps)
+        return begun, stamps.times, int(generated.shape[1] - batch["input_ids"].shape[1])
+
+    if spec["warmup"]:
+        generate(2)
+    started = time.perf_counter()
+    batch = {k: v.to(model.device) for k, v in inputs().items()}
+    out["prepare_s"] = round(time.perf_counter() - started, 3)
+    out["prompt_tokens"] = int(batch["input_ids"].shape[1])
+    out["image_tokens"] = int((batch["input_ids"] == image_token_id).sum())
+    out["vision_s"] = round(_time_vision(model, batch["pixel_values"], batch["image_grid_thw"], device), 3)
+    runs = [_timings(*generate(n)) for _ in range(spec["repeats"])]
+    return {**out, **_best(runs)}
+
+
+def worker(spec: dict[str, Any]) -> dict[str, Any]:
+    if spec["config"] == "build":
+        return build_checkpoint(Path(spec["checkpoint"]))
+    run = {"vlkit": worker_vlkit, "naive": worker_naive}[spec["config"]]
+    label = f"[{spec['config']} {spec['device']} {spec['dtype']}]"
+    log.info("%s running (%d new tokens%s)", label, spec["new_tokens"], ", after a warm-up" if spec["warmup"] else "")
+    load_before = os.getloadavg()[0]
+    out = {**spec, **run(spec)}
+    out["load_average"] = [round(load_before, 2), round(os.getloadavg()[0], 2)]
+    out["peak_rss_gib"] = round(peak_rss_gib(), 3)
+    out["rss_after_load_gib"] = round(out["rss_after_load_gib"], 3)
+    if spec["device"].startswith("cuda"):
+        import torch
+
+        out["cuda_peak_gib"] = round(torch.cuda.max_memory_allocated() / 2**30, 3)
+    log.info(
+        "%s load %.1f s, vision %.2f s, first token %.2f s, %.2f tok/s, peak RSS %.2f GiB",
+        label, out["load_s"], out["vision_s"], out["ttft_s"] or -1, out["decode_tok_s"] or -1, out["peak_rss_gib"],
+    )
+    return out
+
+
+# ---------------------------------------------------------------------------------------------- driver
+
+_RATIO_KEYS = ("load_s", "prepare_s", "vision_s", "ttft_s", "decode_tok_s", "peak_rss_gib")
+
+
+def ratios(results: list[dict[str, Any]]) -> dict[str, dict[str, float | None]]:
+    """vlkit / naive per device and dtype: below 1 is better for times and memory, above 1 for tok/s."""
+    by_key = {(r["config"], r["device"], r["dtype"]): r for r in results if "error" not in r}
+    out: dict[str, dict[str, float | None]] = {}
+    for (config, device, dtype), mine in by_key.items():
+        theirs = by_key.get(("naive", device, dtype))
+        if config != "vlkit" or theirs is None:
+            continue
+        out[f"{device}/{dtype}"] = {
+            key: round(mine[key] / theirs[key], 3) if mine.get(key) and theirs.get(key) else None for key in _RATIO_KEYS
+        }
+    return out
+
+
+def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(
+        description=(
+            "Time Qwen2-VL-2B-Instruct (published architecture, random weights) on one 448x448 image: "
+            "vision encoder, time to first token, decode tokens/s and peak RSS, for vlkit's ChatQwenVL and "
+            "the model-card recipe, each configuration in its own process. The ~4.4 GB checkpoint is built "
+            "on first use (about a minute) and cached. Prints JSON on stdout."
+        ),
+        epilog="Ratios in the output are vlkit / naive. Needs: pip install 'vlkit[local]'.",
+    )
+    parser.add_argument("--quick", action="store_true", help="8 new tokens and no warm-up run (a few minutes on CPU)")
+    parser.add_argument(
+        "--new-tokens", type=int, default=None, help="new tokens per answer, fixed length (default 32; 8 with --quick)"
+    )
+    parser.add_argument("--dtypes", default="bf16,fp32", help="comma-separated from bf16,fp32 (default: both)")
+    parser.add_argument("--configs", default="vlkit,naive", help="comma-separated from vlkit,naive (default: both)")
+    parser.add_argument(
+        "--devices", default=None, help="comma-separated from cpu,cuda (default: cpu, plus cuda when present)"
+    )
+    parser.add_argument("--warmup", action=argparse.BooleanOptionalAction, default=None,
+                        help="one short generation before measuring (default: on; off with --quick)")
+    parser.add_argument("--repeats", type=int, default=1,
+                        help="measured generations per configuration; the best of them is reported (default 1)")
+    parser.add_argument("--checkpoint", type=Path, default=None,
+                        help="where the random checkpoint is cached "
+                        "(default: $VLKIT_CACHE/bench/… or benchmarks/results/checkpoints/…)")
+    parser.add_argument("--rebuild", action="store_true", help="rebuild the cached checkpoint")
+    parser.add_argument(
+        "--output", type=Path, default=RESULTS / "bench_generate.json", help="JSON file to write (default: %(default)s)"
+    )
+    parser.add_argument("--worker", help=argparse.SUPPRESS)
+    args = parser.parse_args(argv)
+    for name, allowed in (("dtypes", {"bf16", "fp32"}), ("configs", {"vlkit", "naive"}), ("devices", {"cpu", "cuda"})):
+        value = getattr(args, name)
+        if value is None:
+            continue
+        items = [v.strip() for v in value.split(",") if v.strip()]
+        unknown = set(items) - allowed
+        if unknown or not items:
+            wrong = ", ".join(sorted(unknown)) or "empty list"
+            parser.error(f"--{name}: unknown {wrong}; choose from {', '.join(sorted(allowed))}")
+        setattr(args, name, items)
+    return args
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = parse_args(argv)
+    setup_logging()
+    if args.worker:
+        print(json.dumps(worker(json.loads(args.worker))), flush=True)
+        return 0
+    try:
+        import torch
+    except ImportError:
+        log.error("torch is not installed; pip install 'vlkit[local]'")
+        return 2
+    devices = args.devices or (["cpu", "cuda"] if torch.cuda.is_available() else ["cpu"])
+    if "cuda" in devices and not torch.cuda.is_available():
+        log.error("--devices cuda: torch sees no CUDA device")
+        return 2
+    new_tokens = args.new_tokens or (8 if args.quick else 32)
+    warmup = (not args.quick) if args.warmup is None else args.warmup
+    folder = (args.checkpoint or default_checkpoint()).resolve()
+    script = Path(__file__).resolve()
+
+    info = None if args.rebuild else checkpoint_info(folder)
+    if info is None:
+        log.info("building the random Qwen2-VL-2B-Instruct checkpoint in %s", folder)
+        built = run_worker(script, {"config": "build", "checkpoint": str(folder)})
+        if "error" in built:
+            log.error("building the checkpoint failed: %s", built["error"])
+            return 1
+        info = checkpoint_info(folder)
+    image = RESULTS / "bench_generate_image.png"
+    write_image(image)
+
+    results = []
+    for device in devices:
+        for dtype in args.dtypes:
+            for config in args.configs:
+                spec = {"config": config, "device": device, "dtype": dtype, "new_tokens": new_tokens,
+                        "warmup": warmup, "repeats": max(1, args.repeats),
+                        "checkpoint": str(folder), "image": str(image)}
+                results.append(run_worker(script, spec))
+    for result in results:
+        for key in ("checkpoint", "image"):
+            result.pop(key, None)
+    document = {
+        "benchmark": "bench_generate",
+        "model": {
+            "architecture": "Qwen/Qwen2-VL-2B-Instruct config.json, random bf16 weights",
+            "parameters": info["parameters"] if info else None,
+            "published_parameters": PUBLISHED_PARAMETERS,
+            "checkpoint": str(folder),
+        },
+        "workload": {
+            "image": f"{IMAGE_SIDE}x{IMAGE_SIDE}",
+            "prompt": PROMPT,
+            "new_tokens": new_tokens,
+            "warmup": warmup,
+            "repeats": max(1, args.repeats),
+        },
+        "machine": machine_info(),
+        "results": results,
+        "ratios_vlkit_over_naive": ratios(results),
+    }
+    text = json.dumps(document, indent=2)
+    args.output.parent.mkdir(parents=True, exist_ok=True)
+    args.output.write_text(text + "\n", encoding="utf-8")
+    print(text)
+    log.info("wrote %s", args.output)
+    return 1 if any("error" in r for r in results) else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
