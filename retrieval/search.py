@@ -28,10 +28,10 @@ from collections.abc import Sequence
 from typing import Any
 
 from vlkit.retrieval.fusion import RRF_K, reciprocal_rank_fusion
-from vlkit.retrieval.lexical import BM25Index
+from vlkit.retrieval.lexical import _CJK_RE, BM25Index
 from vlkit.retrieval.types import Chunk, PageHit
 
-__all__ = ["HybridSearcher", "Reranker"]
+__all__ = ["HybridSearcher", "Reranker", "cjk_share"]
 
 logger = logging.getLogger(__name__)
 
@@ -62,7 +62,9 @@ class HybridSearcher:
         rrf_k: the RRF constant.
         weights: ``(dense, lexical)`` weights in the fusion.
         adaptive: scale the lexical weight by how much of the query BM25's best pages contain
-            (full weight at ``full_coverage`` or more); see :meth:`search`.
+            (full weight at ``full_coverage`` or more), and by the script gap between the query
+            and those pages (``1 - |cjk_share(query) - cjk_share(pages)|``: a Chinese question
+            about English pages is left to the multilingual dense retriever); see :meth:`search`.
         full_coverage: the coverage at which BM25 gets its full weight.
     """
 
@@ -124,17 +126,24 @@ class HybridSearcher:
         lexical = self.lexical_search(query, max(self.k_lexical, k)) if self.k_lexical else []
         lexical_pages = _page_ranking(lexical)
         w_dense, w_lex = self.weights
+        pages = self._pages(lexical_pages[:3], dense, lexical) if self.adaptive and dense else {}
         if self.adaptive and dense and lexical_pages:
             # BM25 only deserves a vote when the query's terms are actually on the pages it found:
             # a Chinese question about an English manual matches little more than the product name.
             bm25, _ = self._lexical()
-            best = max(bm25.coverage(query, self._page_text(key, lexical)) for key in lexical_pages[:3])
+            top = [pages[key][0] for key in lexical_pages[:3]]
+            best = max(bm25.coverage(query, text) for text in top)
             w_lex *= min(1.0, best / self.full_coverage)
+            # ... and across scripts the terms it can match at all are names and numbers, so its
+            # vote shrinks with the script gap between the query and those pages.
+            w_lex *= 1.0 - abs(cjk_share(query) - cjk_share("\n".join(top)))
         fused = reciprocal_rank_fusion(
             [_page_ranking(dense), lexical_pages], k=self.rrf_k, weights=(w_dense, w_lex)
         )
         depth = max(k, self.rerank_depth) if self.reranker else k
-        hits = [self._hit(key, score, dense, lexical, query) for key, score in fused[:depth]]
+        missing = [key for key, _ in fused[:depth] if key not in pages]
+        pages.update(self._pages(missing, dense, lexical) if missing else {})
+        hits = [self._hit(key, score, dense, lexical, query, pages[key]) for key, score in fused[:depth]]
         if self.reranker is not None and hits:
             scores = list(self.reranker.score(query, hits))
             if len(scores) != len(hits):
@@ -145,20 +154,32 @@ class HybridSearcher:
             hits.sort(key=lambda h: -h.score)  # stable: ties keep the fused order
         return hits[:k]
 
-    def _page_text(self, key: PageKey, found: Sequence[tuple[Chunk, float]]) -> str:
-        text = self.index.page_text(*key)
-        return text or "\n".join(c.text for c, _ in found if (c.doc_id, c.page) == key)
+    def _pages(
+        self, keys: list[PageKey], dense: list[tuple[Chunk, float]], lexical: list[tuple[Chunk, float]],
+    ) -> dict[PageKey, tuple[str, Any]]:
+        """Text and image of every candidate page, read in one batch when the index can."""
+        keys = list(dict.fromkeys(keys))
+        batch = getattr(self.index, "pages", None)
+        found = batch(keys) if batch is not None else {
+            key: (self.index.page_text(*key), self.index.page_image(*key)) for key in keys}
+        out: dict[PageKey, tuple[str, Any]] = {}
+        for key in keys:
+            text, image = found.get(key, ("", None))
+            if not text:  # a page known only by its chunks (e.g. an index without page rows)
+                text = "\n".join(c.text for c, _ in list(dense) + list(lexical) if (c.doc_id, c.page) == key)
+            out[key] = (text, image)
+        return out
 
     def _hit(
         self, key: PageKey, score: float, dense: list[tuple[Chunk, float]],
-        lexical: list[tuple[Chunk, float]], query: str,
+        lexical: list[tuple[Chunk, float]], query: str, page: tuple[str, Any],
     ) -> PageHit:
-        doc_id, page = key
+        doc_id, page_no = key
         mine = [c for c, _ in dense if (c.doc_id, c.page) == key]
-        mine += [c for c, _ in lexical if (c.doc_id, c.page) == key and c.id not in {m.id for m in mine}]
+        seen = {m.id for m in mine}
+        mine += [c for c, _ in lexical if (c.doc_id, c.page) == key and c.id not in seen]
         first = mine[0]
-        text = self.index.page_text(doc_id, page) or "\n".join(c.text for c in mine)
-        image = self.index.page_image(doc_id, page)
+        text, image = page
         scores = {"rrf": score}
         d = [s for c, s in dense if (c.doc_id, c.page) == key]
         if d:
@@ -170,9 +191,16 @@ class HybridSearcher:
         scores["coverage"] = bm25.coverage(query, text)
         scores["relevance"] = max(scores.get("dense", 0.0), scores["coverage"])
         return PageHit(
-            doc_id=doc_id, file_name=first.file_name, page=page, score=score, text=text,
+            doc_id=doc_id, file_name=first.file_name, page=page_no, score=score, text=text,
             image_path=str(image) if image is not None else first.image_path, chunks=mine, scores=scores,
         )
+
+
+def cjk_share(text: str) -> float:
+    """Share of a text's letters that are CJK (0: all Latin etc., 1: all Chinese/Japanese/Korean)."""
+    cjk = len(_CJK_RE.findall(text))
+    other = sum(1 for ch in text if ch.isalpha()) - cjk
+    return cjk / (cjk + other) if cjk + other else 0.0
 
 
 def _lexical_text(chunk: Chunk) -> str:

@@ -41,7 +41,8 @@ def consistency(index) -> dict:
 def main() -> None:
     from vlkit.retrieval.index import DocumentIndex
 
-    index = DocumentIndex(sys.argv[1], dpi=72, reader="text")
+    # the default embedder (USE); small batches so that a run commits several times before it ends
+    index = DocumentIndex(sys.argv[1], dpi=72, reader="text", batch_chunks=6)
     print("check " + json.dumps(consistency(index)), flush=True)
 
     def progress(done: int, total: int) -> None:

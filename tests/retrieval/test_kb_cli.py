@@ -58,3 +58,31 @@ def test_env_index_and_typed_error_exit_code(tmp_path, monkeypatch):
 def test_help_names_the_options(command):
     res = CliRunner().invoke(app, ["kb", command, "--help"], env={"COLUMNS": "200"})
     assert res.exit_code == 0 and "--index" in res.output and "--chroma-url" in res.output
+
+
+def test_embedder_is_chosen_at_add_and_remembered(tmp_path, text_pdf):
+    from vlkit.retrieval.index import DocumentIndex
+
+    runner = CliRunner()
+    index = str(tmp_path / "kb")
+    res = runner.invoke(app, ["kb", "add", str(text_pdf), "--index", index, "--dpi", "72", "--embedder", "minilm"])
+    assert res.exit_code == 0, res.output
+    # search and list reopen the index with the embedder stored in its manifest
+    res = runner.invoke(app, ["kb", "search", "basalt magma volcano", "-k", "1", "--index", index])
+    assert res.exit_code == 0 and "p.3]" in res.output, res.output
+    kb = DocumentIndex(index)
+    assert kb.embedder.name == "st:all-MiniLM-L6-v2"
+    kb.close()
+    # a different embedder for an existing index is refused with a message that says why
+    res = runner.invoke(app, ["kb", "add", str(text_pdf), "--index", index, "--embedder", "use"])
+    from vlkit.errors import UserError
+
+    assert isinstance(res.exception, UserError) and "built with embedder 'st:all-MiniLM-L6-v2'" in str(res.exception)
+
+
+def test_new_index_defaults_to_multilingual_use(tmp_path):
+    from vlkit.retrieval.index import DocumentIndex
+
+    kb = DocumentIndex(tmp_path / "kb")
+    assert kb.embedder.name == "use:multilingual-v3" and kb.stored_embedder_spec() is None
+    kb.close()

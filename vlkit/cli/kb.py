@@ -40,7 +40,7 @@ class ReaderName(str, Enum):
 
 
 def open_index(index: Path, chroma_url: str | None, **kwargs: Any) -> Any:
-    """Open the index the options name (shared by the ``kb`` commands and ``kb ask``)."""
+    """Open the index the options name, with the embedder it was built with (stored in its manifest)."""
     from vlkit.retrieval.index import DocumentIndex
 
     return DocumentIndex(index, chroma_url=chroma_url, **kwargs)
@@ -61,6 +61,14 @@ def add(
     base_url: Annotated[
         Optional[str], typer.Option(help="With --reader vlm: an OpenAI-compatible server, e.g. http://127.0.0.1:8000/v1.")
     ] = None,
+    embedder: Annotated[
+        Optional[str],
+        typer.Option("--embedder", "-e",
+                     help="Embedding model of a NEW index: use = multilingual Universal Sentence Encoder "
+                     "(default, offline), minilm = packaged all-MiniLM-L6-v2 (English), or any "
+                     "sentence-transformers model id or local folder (e.g. BAAI/bge-m3). An existing "
+                     "index keeps the one it was built with.", show_default=False),
+    ] = None,
     index: IndexOpt = DEFAULT_INDEX,
     chroma_url: ChromaUrlOpt = None,
 ) -> None:
@@ -71,6 +79,8 @@ def add(
       vlkit kb add reports/ scans/receipt.png
 
       vlkit kb add --reader rapidocr --dpi 200 old_scans/
+
+      vlkit kb add --embedder sentence-transformers/paraphrase-multilingual-MiniLM-L12-v2 docs/
     """
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, ProgressColumn, TextColumn, TimeElapsedColumn
     from rich.table import Table
@@ -88,7 +98,10 @@ def add(
         if base_url:
             kwargs.update(backend="openai", base_url=base_url)
         chat_model = ChatQwenVL(**kwargs)
-    kb = open_index(index, chroma_url, dpi=dpi, reader=reader.value, chat_model=chat_model)
+    from vlkit.retrieval.embeddings import make_embedder
+
+    kb = open_index(index, chroma_url, dpi=dpi, reader=reader.value, chat_model=chat_model,
+                    embedder=make_embedder(embedder) if embedder else None)
     with Progress(
         TextColumn("[bold]reading pages"), BarColumn(), MofNCompleteColumn(), PagesPerSecond(), TimeElapsedColumn(),
         console=err_console, transient=False,

@@ -32,14 +32,7 @@ def open_index(index_dir: Path | None, chroma_url: str | None) -> Any:
     path = Path(index_dir or os.environ.get("VLKIT_INDEX") or DEFAULT_INDEX)
     if not (path / "manifest.sqlite").exists():
         raise UserError(f"no index at {path}; build one with `vlkit kb add FILES --index {path}` or pass --index DIR")
-    index = DocumentIndex(path, chroma_url=chroma_url)
-    built_with = index.manifest.get_meta("embedder")
-    from vlkit.retrieval.multilingual import USEEmbedder
-
-    if built_with == USEEmbedder.name:
-        index.close()
-        index = DocumentIndex(path, chroma_url=chroma_url, embedder=USEEmbedder())
-    return index
+    return DocumentIndex(path, chroma_url=chroma_url)  # picks the embedder stored in the manifest
 
 
 def register(app: typer.Typer) -> None:

@@ -1,0 +1,91 @@
+"""Ingest batching: embed many pages' chunks at once, on a worker thread, while the next pages are read.
+
+Why: embedding dominates text-layer ingest, and embedding models are much faster per text in large
+batches (sentence-transformers sorts a batch by length, so large batches also pad little). The
+worker overlaps that with page rendering and text extraction on the calling thread (torch and numpy
+release the GIL).
+
+Crash safety is unchanged: a batch's vectors are upserted *before* the manifest transaction that
+marks its pages done, both on the calling thread, in submission order.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Sequence
+from concurrent.futures import Future, ThreadPoolExecutor
+
+import numpy as np
+
+from vlkit.retrieval.manifest import PageRow
+from vlkit.retrieval.types import Chunk
+
+__all__ = ["EmbedBatcher"]
+
+
+class EmbedBatcher:
+    """Buffers pages; :meth:`add` flushes a batch when it is big or old enough, :meth:`close` the rest.
+
+    Args:
+        embed: texts -> vectors (runs on the worker thread).
+        store: ``store(chunks, vectors)`` — upsert the vectors.
+        commit: ``commit(pages, chunks)`` — the manifest transaction that makes the pages done.
+        max_chunks / max_pages: flush when the buffer holds this many.
+        max_seconds: ... or when its oldest page waited this long (so slow readers still commit progress).
+    """
+
+    def __init__(
+        self, embed: Callable[[list[str]], np.ndarray], store: Callable[[list[Chunk], np.ndarray], None],
+        commit: Callable[[list[PageRow], list[Chunk]], None], *, max_chunks: int = 256, max_pages: int = 64,
+        max_seconds: float = 10.0,
+    ) -> None:
+        self._embed, self._store, self._commit = embed, store, commit
+        self.max_chunks, self.max_pages, self.max_seconds = max_chunks, max_pages, max_seconds
+        self._pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="vlkit-embed")
+        self._pages: list[PageRow] = []
+        self._chunks: list[Chunk] = []
+        self._texts: list[str] = []
+        self._started = 0.0
+        self._inflight: tuple[Future, list[PageRow], list[Chunk]] | None = None
+
+    def add(self, page: PageRow, chunks: Sequence[Chunk], texts: Sequence[str]) -> None:
+        if not self._pages:
+            self._started = time.monotonic()
+        self._pages.append(page)
+        self._chunks += chunks
+        self._texts += texts
+        if (len(self._chunks) >= self.max_chunks or len(self._pages) >= self.max_pages
+                or time.monotonic() - self._started > self.max_seconds):
+            self.flush()
+
+    def pending_docs(self) -> set[str]:
+        """Documents with pages not yet committed."""
+        docs = {p.doc_id for p in self._pages}
+        if self._inflight is not None:
+            docs |= {p.doc_id for p in self._inflight[1]}
+        return docs
+
+    def flush(self) -> None:
+        """Start embedding the buffer, then commit the batch before it (which was embedding meanwhile)."""
+        if self._pages:
+            batch = (self._pool.submit(self._embed, self._texts), self._pages, self._chunks)
+            self._pages, self._chunks, self._texts = [], [], []
+            self._drain()
+            self._inflight = batch
+
+    def close(self) -> None:
+        """Embed and commit everything buffered; stop the worker."""
+        try:
+            self.flush()
+            self._drain()
+        finally:
+            self._pool.shutdown(wait=True, cancel_futures=True)
+
+    def _drain(self) -> None:
+        if self._inflight is None:
+            return
+        future, pages, chunks = self._inflight
+        self._inflight = None
+        vectors = future.result()
+        self._store(chunks, vectors)  # vectors first ...
+        self._commit(pages, chunks)  # ... then the commit that makes the pages "done"

@@ -1,0 +1,1 @@
+"""Text of the generated evaluation manuals (package data, one ``=== heading`` per page)."""

@@ -1,0 +1,1 @@
+"""Prompt templates of the QA layer (package data, read with importlib.resources)."""
