@@ -48,7 +48,7 @@ def register(app: typer.Typer) -> None:
         max_images: int = typer.Option(2, "--max-images", min=0, help="How many of those pages are shown as images."),
         max_tokens: int = typer.Option(512, "--max-tokens", min=1, help="Longest answer, in tokens."),
     ) -> None:
-        """Answer QUESTION from the indexed documents, citing [file p.N]; says so when they do not contain it."""
+        """Answer QUESTION from the indexed documents, citing pages as \\[file p.N]; says so when they do not contain it."""
         from vlkit.models import ChatQwenVL
         from vlkit.retrieval.qa import DocumentQA
 
