@@ -3,16 +3,18 @@
 from __future__ import annotations
 
 import os
-from typing import Any, Iterator, Literal
+from typing import Any, Iterator, Literal, Sequence
 
 from langchain_core.callbacks import CallbackManagerForLLMRun
 from langchain_core.language_models import LangSmithParams
 from langchain_core.language_models.chat_models import BaseChatModel, generate_from_stream
-from langchain_core.messages import AIMessageChunk, BaseMessage
+from langchain_core.messages import AIMessage, AIMessageChunk, BaseMessage
+from langchain_core.runnables import Runnable
 from langchain_core.messages.ai import UsageMetadata
 from langchain_core.outputs import ChatGenerationChunk, ChatResult
 from pydantic import ConfigDict, Field, PrivateAttr, SecretStr, model_validator
 
+from vlkit.models import tool_binding
 from vlkit.models.backends.base import Backend, Delta, GenerationRequest
 from vlkit.models.images import ImageLimits
 from vlkit.models.messages import to_turns
@@ -26,7 +28,7 @@ _LANGCHAIN_KWARGS = {"ls_structured_output_format", "run_name"}
 # Per-call overrides of the request (invoke(..., max_tokens=16)).
 _CALL_KWARGS = {
     "max_tokens", "temperature", "top_p", "seed", "min_pixels", "max_pixels",
-    "tools", "tool_choice", "response_schema", "response_schema_name",
+    "tools", "tool_choice", "parallel_tool_calls", "response_schema", "response_schema_name",
 }  # fmt: skip
 
 
@@ -90,6 +92,9 @@ class ChatQwenVL(BaseChatModel):
     """openai: retries on connection errors, 429 and 5xx."""
     streaming: bool = False
     """Stream by default in ``invoke`` (LangChain convention)."""
+    native_tools: bool = True
+    """openai: send ``tools`` / ``tool_choice`` natively (vLLM ``--tool-call-parser hermes``). False renders
+    the tools into the prompt in the Hermes format and parses the answer, for servers that drop them."""
 
     model_config = ConfigDict(extra="forbid", populate_by_name=True, protected_namespaces=())
 
@@ -150,6 +155,7 @@ class ChatQwenVL(BaseChatModel):
                     api_key=self.api_key.get_secret_value() if self.api_key else None,
                     timeout=self.timeout,
                     max_retries=self.max_retries,
+                    native_tools=self.native_tools,
                 )
             else:
                 from vlkit.models.backends.transformers import TransformersBackend
@@ -187,6 +193,7 @@ class ChatQwenVL(BaseChatModel):
             max_pixels=kwargs.get("max_pixels", self.max_pixels),
             tools=kwargs.get("tools"),
             tool_choice=kwargs.get("tool_choice"),
+            parallel_tool_calls=kwargs.get("parallel_tool_calls"),
             response_schema=kwargs.get("response_schema"),
             response_schema_name=kwargs.get("response_schema_name", "response"),
         )
@@ -200,7 +207,12 @@ class ChatQwenVL(BaseChatModel):
         run_manager: CallbackManagerForLLMRun | None = None,
         **kwargs: Any,
     ) -> ChatResult:
-        return generate_from_stream(self._stream(messages, stop=stop, run_manager=run_manager, **kwargs))
+        result = generate_from_stream(self._stream(messages, stop=stop, run_manager=run_manager, **kwargs))
+        if kwargs.get("tools"):
+            message = result.generations[0].message
+            assert isinstance(message, AIMessage)
+            tool_binding.finish_invalid_tool_calls(message, kwargs["tools"])
+        return result
 
     def _stream(
         self,
@@ -210,14 +222,18 @@ class ChatQwenVL(BaseChatModel):
         **kwargs: Any,
     ) -> Iterator[ChatGenerationChunk]:
         request = self._request(messages, stop, **kwargs)
-        for chunk in self._chunks(request, self.backend_impl.stream(request)):
+        sent = request
+        if request.tools and self.backend == "openai" and not self.native_tools:
+            sent = tool_binding.text_tools_request(request)
+        for chunk in self._chunks(request, self.backend_impl.stream(sent)):
             if run_manager and isinstance(chunk.message.content, str) and chunk.message.content:
                 run_manager.on_llm_new_token(chunk.message.content, chunk=chunk)
             yield chunk
 
     def _chunks(self, request: GenerationRequest, deltas: Iterator[Delta]) -> Iterator[ChatGenerationChunk]:
         """Backend deltas → LangChain chunks; the last one carries usage and ``chunk_position='last'``."""
-        # TOOLS-HOOK: when request.tools is set, text is routed through the Hermes tool-call parser here.
+        if request.tools and request.tool_choice != "none":
+            deltas = tool_binding.route_tool_calls(request, deltas)
         for delta in deltas:
             if delta.text or delta.tool_call_chunks:
                 yield ChatGenerationChunk(
@@ -246,4 +262,55 @@ class ChatQwenVL(BaseChatModel):
             generation_info={"finish_reason": delta.finish_reason},
         )
 
-    # TOOLS-HOOK: bind_tools and with_structured_output are added by the tool-calling issue.
+    # ------------------------------------------------------------------ tools and structured output
+
+    def bind_tools(
+        self,
+        tools: Sequence[Any],
+        *,
+        tool_choice: str | bool | dict[str, Any] | None = None,
+        parallel_tool_calls: bool | None = None,
+        **kwargs: Any,
+    ) -> Runnable[Any, AIMessage]:
+        """Bind tools (LangChain tools, pydantic models, functions or OpenAI tool dicts).
+
+        ``tool_choice``: ``"auto"`` (default), ``"none"``, ``"any"``/``"required"``/``True`` or a tool's name.
+        Locally, ``"required"`` and a name are enforced by grammar-constrained decoding: the answer is a
+        valid call to an allowed tool with schema-valid arguments (one call, several with
+        ``parallel_tool_calls=True``). Calls arrive as ``AIMessage.tool_calls``; unusable ones as
+        ``invalid_tool_calls`` with an error naming the available tools.
+
+        Example:
+            ```python
+            llm.bind_tools([get_weather], tool_choice="any").invoke("Weather in Paris?").tool_calls
+            ```
+        """
+        if parallel_tool_calls is not None:
+            kwargs["parallel_tool_calls"] = parallel_tool_calls
+        return tool_binding.bind_tools(self, tools, tool_choice=tool_choice, **kwargs)
+
+    def with_structured_output(
+        self,
+        schema: dict[str, Any] | type | None = None,
+        *,
+        method: Literal["json_schema", "function_calling", "json_mode"] = "json_schema",
+        include_raw: bool = False,
+        **kwargs: Any,
+    ) -> Runnable[Any, Any]:
+        """Answers as instances of ``schema`` (pydantic model, TypedDict or JSON-schema dict).
+
+        Locally the answer is decoded under a grammar compiled from the schema, so it always parses and
+        validates; over HTTP the schema goes out as ``response_format`` and a failed answer gets one
+        repair round. An answer cut off by ``max_tokens`` raises :class:`~vlkit.errors.OutputTruncatedError`
+        (with ``include_raw=True`` it is reported as ``parsing_error`` instead), never half-parsed.
+
+        Example:
+            ```python
+            class Invoice(BaseModel):
+                total: float
+                currency: Literal["EUR", "USD"]
+
+            llm.with_structured_output(Invoice).invoke([HumanMessage(content=[image_block, "Read the invoice."])])
+            ```
+        """
+        return tool_binding.with_structured_output(self, schema, method=method, include_raw=include_raw, **kwargs)

@@ -25,13 +25,13 @@ def template_messages(
     the checkpoint's template renders them (Qwen3-VL), else ``None`` with the tools already rendered into
     the system message in the Hermes format (Qwen2-VL and Qwen2.5-VL templates drop ``tools``).
     """
-    # TOOLS-HOOK: tool rendering for templates without tools support lives in vlkit.models.tool_calls.
-    if tools:
+    # Tools, earlier calls and tool results: the checkpoint's template renders them where it can (Qwen3-VL);
+    # for the others vlkit.models.tool_calls writes them in the Hermes format (also with no tools bound).
+    template_tools = None
+    if tools or any(turn.role == "tool" or turn.tool_calls for turn in turns):
         from vlkit.models import tool_calls
 
         turns, template_tools = tool_calls.prepare_turns_for_template(turns, tools, family)
-    else:
-        template_tools = None
     messages: list[dict[str, Any]] = []
     images: list[ImageInput] = []
     for turn in turns:

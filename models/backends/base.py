@@ -28,6 +28,8 @@ class GenerationRequest:
     """OpenAI-format tool schemas: ``{"type": "function", "function": {name, description, parameters}}``."""
     tool_choice: str | None = None
     """``"auto"``, ``"none"``, ``"required"`` or a tool's name."""
+    parallel_tool_calls: bool | None = None
+    """Whether a forced tool choice may produce several calls (None: one locally, the server's default)."""
     response_schema: dict[str, Any] | None = None
     """JSON schema the answer must follow (structured output)."""
     response_schema_name: str = "response"

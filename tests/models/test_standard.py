@@ -47,15 +47,19 @@ class _Flags:
 
     @property
     def has_tool_calling(self) -> bool:
-        return False  # arrives with the tool-calling issue
+        return True
+
+    @property
+    def has_tool_choice(self) -> bool:
+        return True  # "any"/"required" and a tool's name are enforced by grammar-constrained decoding
 
     @property
     def has_structured_output(self) -> bool:
-        return False  # arrives with the tool-calling issue
+        return True
 
     @property
     def supports_json_mode(self) -> bool:
-        return False
+        return True  # json_mode is decoded under the schema's grammar too
 
 
 class _Tiny(_Flags):
@@ -67,8 +71,9 @@ class _Tiny(_Flags):
 
     @property
     def standard_chat_model_params(self) -> dict[str, Any]:
-        # Random weights never stop on their own: keep answers short so the suite stays fast.
-        return {**super().standard_chat_model_params, "max_tokens": 12}
+        # Random weights never stop on their own: keep answers short so the suite stays fast, yet long
+        # enough for one grammar-constrained tool call or structured answer (20 to 40 tokens with the tiny tokenizer).
+        return {**super().standard_chat_model_params, "max_tokens": 48}
 
 
 class TestUnitQwen2VL(_Tiny, ChatModelUnitTests):
@@ -81,7 +86,36 @@ class TestUnitQwen2VL(_Tiny, ChatModelUnitTests):
         )
 
 
+_RANDOM_ARGS = (
+    "random weights: the grammar makes the call valid, but cannot make a random model choose the "
+    "argument value this test expects"
+)
+
+
 class _Integration(_Tiny, ChatModelIntegrationTests):
+    @pytest.mark.xfail(reason=_RANDOM_ARGS + " ({'input': 3}); the call's shape is asserted in test_tools_integration")
+    def test_tool_calling(self, model: ChatQwenVL) -> None:
+        super().test_tool_calling(model)
+
+    @pytest.mark.xfail(reason=_RANDOM_ARGS + " ({'input': 3}); the call's shape is asserted in test_tools_integration")
+    async def test_tool_calling_async(self, model: ChatQwenVL) -> None:
+        await super().test_tool_calling_async(model)
+
+    @pytest.mark.xfail(reason=_RANDOM_ARGS + " ('你好'); it may pick those characters by chance", strict=False)
+    def test_unicode_tool_call_integration(self, model: ChatQwenVL, *args: Any, **kwargs: Any) -> None:
+        super().test_unicode_tool_call_integration(model, *args, **kwargs)
+
+    @pytest.mark.xfail(reason=_RANDOM_ARGS + " (a non-empty answer_style); it may write one by chance", strict=False)
+    def test_bind_runnables_as_tools(self, model: ChatQwenVL) -> None:
+        super().test_bind_runnables_as_tools(model)
+
+    @pytest.mark.xfail(
+        reason="binds tools with tool_choice='auto', and a random model never decides to call one; the same "
+        "loop with tool_choice='required' runs in test_tools_integration::test_agent_loop_round_trips_tool_messages_with_images"
+    )
+    def test_agent_loop(self, model: ChatQwenVL) -> None:
+        super().test_agent_loop(model)
+
     @pytest.mark.xfail(reason="downloads its picture from raw.githubusercontent.com; no network here "
                        "(the same three input forms run offline in test_image_inputs_offline)", strict=True)
     def test_image_inputs(self, model: ChatQwenVL) -> None:
