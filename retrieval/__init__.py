@@ -14,17 +14,27 @@ __all__ = [
     "DocumentIndex", "DocumentInfo", "IngestSummary", "FileResult",
     "Embedder", "SentenceTransformerEmbedder",
     "PageReader", "SourcePage",
+    "HybridSearcher", "Reranker", "DocumentQA", "Answer",
+    "KnowledgeBaseRetriever", "KnowledgeBaseVectorStore", "USEEmbedder", "make_embedder",
 ]
 
 if TYPE_CHECKING:
     from vlkit.retrieval.embeddings import Embedder, SentenceTransformerEmbedder
     from vlkit.retrieval.index import DocumentIndex, DocumentInfo, FileResult, IngestSummary
+    from vlkit.retrieval.adapters import KnowledgeBaseRetriever, KnowledgeBaseVectorStore
+    from vlkit.retrieval.embeddings import make_embedder
+    from vlkit.retrieval.multilingual import USEEmbedder
+    from vlkit.retrieval.qa import Answer, DocumentQA
     from vlkit.retrieval.readers import PageReader, SourcePage
+    from vlkit.retrieval.search import HybridSearcher, Reranker
 
 _LAZY = {
     "DocumentIndex": "index", "DocumentInfo": "index", "IngestSummary": "index", "FileResult": "index",
     "Embedder": "embeddings", "SentenceTransformerEmbedder": "embeddings",
     "PageReader": "readers", "SourcePage": "readers",
+    "HybridSearcher": "search", "Reranker": "search", "DocumentQA": "qa", "Answer": "qa",
+    "KnowledgeBaseRetriever": "adapters", "KnowledgeBaseVectorStore": "adapters",
+    "USEEmbedder": "multilingual", "make_embedder": "embeddings",
 }
 
 

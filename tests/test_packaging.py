@@ -14,6 +14,8 @@ ROOT = Path(__file__).resolve().parents[1]
 PUBLIC_API = {
     "vlkit": {"ChatQwenVL", "errors", "__version__"},
     "vlkit.models": {"ChatQwenVL", "FAMILIES", "FamilySpec", "smart_resize"},
+    "vlkit.retrieval": {"DocumentIndex", "HybridSearcher", "DocumentQA", "KnowledgeBaseRetriever", "make_embedder"},
+    "vlkit.testing": {"tiny_checkpoint", "build_tiny_checkpoint", "TINY_FAMILIES"},
 }
 
 
