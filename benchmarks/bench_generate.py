@@ -121,34 +121,11 @@ def _tokenizer() -> Any:
     The tiny BPE covers ids 0..~1000; the ids between it and 151643 are unused, so the
     embedding keeps the real 151936 rows and the special tokens keep the ids the config names.
     """
-    from tokenizers import AddedToken
-    from transformers.models.qwen2.tokenization_qwen2 import Qwen2Tokenizer
-
-    from vlkit.testing._tokenizer import ADDED_TOKENS, ALL_ADDED_TOKENS, SPECIAL_TOKENS, _train_bpe
-    from vlkit.testing.build import load_template
     from vlkit.testing._families import family_spec
+    from vlkit.testing._tokenizer import train_tokenizer
+    from vlkit.testing.build import load_template
 
-    vocab, merges = _train_bpe()
-    for offset, token in enumerate(ALL_ADDED_TOKENS):
-        vocab[token] = FIRST_ADDED_ID + offset  # present in the model vocab, so added tokens keep these ids
-    tokenizer = Qwen2Tokenizer(
-        vocab=vocab,
-        merges=merges,
-        unk_token=None,
-        bos_token=None,
-        eos_token="<|im_end|>",
-        pad_token="<|endoftext|>",
-        errors="replace",
-        model_max_length=32768,
-        clean_up_tokenization_spaces=False,
-        split_special_tokens=False,
-    )
-    tokenizer.add_tokens([AddedToken(t, special=True, normalized=False) for t in SPECIAL_TOKENS], special_tokens=True)
-    tokenizer.add_tokens([AddedToken(t, special=False, normalized=False) for t in ADDED_TOKENS])
-    tokenizer.chat_template = load_template(family_spec("qwen2_vl"))
-    ids = tokenizer.convert_tokens_to_ids(list(ALL_ADDED_TOKENS))
-    if ids != list(range(FIRST_ADDED_ID, FIRST_ADDED_ID + len(ALL_ADDED_TOKENS))):
-        raise RuntimeError(f"added tokens did not land on the real Qwen ids: {ids}")
+    tokenizer = train_tokenizer(chat_template=load_template(family_spec("qwen2_vl")), first_added_id=FIRST_ADDED_ID)
     named = {"image_token_id": "<|image_pad|>", "video_token_id": "<|video_pad|>",
              "vision_start_token_id": "<|vision_start|>", "vision_end_token_id": "<|vision_end|>"}
     for key, token in named.items():

@@ -100,17 +100,20 @@ def _train_bpe() -> tuple[dict[str, int], list[tuple[str, str]]]:
     return dict(model["vocab"]), merges  # type: ignore[return-value]
 
 
-def train_tokenizer(*, eos_token: str = "<|im_end|>", chat_template: str | None = None) -> PreTrainedTokenizerBase:
+def train_tokenizer(
+    *, eos_token: str = "<|im_end|>", chat_template: str | None = None, first_added_id: int | None = None
+) -> PreTrainedTokenizerBase:
     """Train the tiny tokenizer and return it as a transformers ``Qwen2Tokenizer``.
 
     The BPE vocabulary comes first (ids ``0..n-1``), then :data:`ALL_ADDED_TOKENS` in the real order,
-    as in the Qwen checkpoints. Training is deterministic for a given corpus.
+    as in the Qwen checkpoints. Training is deterministic for a given corpus. ``first_added_id`` puts the
+    added tokens at a later id (151643 gives them the real Qwen ids; the ids in between stay unused).
     """
     from tokenizers import AddedToken
     from transformers.models.qwen2.tokenization_qwen2 import Qwen2Tokenizer
 
     vocab, merges = _train_bpe()
-    base = len(vocab)
+    base = len(vocab) if first_added_id is None else first_added_id
     # Reserve the ids up front so they follow the Qwen order rather than the order the
     # constructor happens to register eos/pad in.
     for offset, token in enumerate(ALL_ADDED_TOKENS):
