@@ -181,33 +181,36 @@ def with_structured_output(
     validate = _validator(schema)
     repair = model.backend == "openai" and method != "function_calling"
 
-    def run(value: Any, **call_options: Any) -> Any:
-        messages = model._convert_input(value).to_messages()
-        raw = bound.invoke(messages, **call_options)
-        parsed, error = _parse(raw, validate, method)
-        if error is not None and repair and not isinstance(error, OutputTruncatedError):
-            again = [*messages, AIMessage(content=raw.content), HumanMessage(_repair_prompt(error, json_schema))]
-            raw = bound.invoke(again, **call_options)
-            parsed, error = _parse(raw, validate, method)
+    def repair_messages(messages: list[Any], raw: AIMessage, error: Exception | None) -> list[Any] | None:
+        """The conversation for one repair round, or None when the first answer stands."""
+        if error is None or not repair or isinstance(error, OutputTruncatedError):
+            return None
+        return [*messages, AIMessage(content=raw.content), HumanMessage(_repair_prompt(error, json_schema))]
+
+    def result(raw: AIMessage, parsed: Any, error: Exception | None) -> Any:
         if include_raw:
             return {"raw": raw, "parsed": parsed, "parsing_error": error}
         if error is not None:
             raise error
         return parsed
 
+    def run(value: Any, **call_options: Any) -> Any:
+        messages = model._convert_input(value).to_messages()
+        raw = bound.invoke(messages, **call_options)
+        parsed, error = _parse(raw, validate, method)
+        if (again := repair_messages(messages, raw, error)) is not None:
+            raw = bound.invoke(again, **call_options)
+            parsed, error = _parse(raw, validate, method)
+        return result(raw, parsed, error)
+
     async def arun(value: Any, **call_options: Any) -> Any:
         messages = model._convert_input(value).to_messages()
         raw = await bound.ainvoke(messages, **call_options)
         parsed, error = _parse(raw, validate, method)
-        if error is not None and repair and not isinstance(error, OutputTruncatedError):
-            again = [*messages, AIMessage(content=raw.content), HumanMessage(_repair_prompt(error, json_schema))]
+        if (again := repair_messages(messages, raw, error)) is not None:
             raw = await bound.ainvoke(again, **call_options)
             parsed, error = _parse(raw, validate, method)
-        if include_raw:
-            return {"raw": raw, "parsed": parsed, "parsing_error": error}
-        if error is not None:
-            raise error
-        return parsed
+        return result(raw, parsed, error)
 
     return RunnableLambda(run, afunc=arun, name=f"structured_output[{name}]")
 

@@ -113,9 +113,8 @@ class TransformersBackend(Backend):
     # ------------------------------------------------------------------ generation
 
     def stream(self, request: GenerationRequest) -> Iterator[Delta]:
-        lm = self.loaded
         inputs = self.prepare(request)
-        return _Generation(lm, inputs, request, self._logits_processors(request, inputs)).run()
+        return _Generation(self.loaded, inputs, request, self._logits_processors(request, inputs)).run()
 
     def _logits_processors(self, request: GenerationRequest, inputs: PreparedInputs) -> list[Any]:
         # TOOLS-HOOK: grammar-constrained decoding for tool_choice / response_schema (vlkit.models.constrained).
