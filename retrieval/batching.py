@@ -3,7 +3,9 @@
 Why: embedding dominates text-layer ingest, and embedding models are much faster per text in large
 batches (sentence-transformers sorts a batch by length, so large batches also pad little). The
 worker overlaps that with page rendering and text extraction on the calling thread (torch and numpy
-release the GIL).
+release the GIL). Batches start small and double up to ``max_chunks``, so the worker starts within
+the first pages instead of idling until a full batch is read — on a 42-page PDF, one 256-chunk batch
+meant reading everything first and embedding everything after.
 
 Crash safety is unchanged: a batch's vectors are upserted *before* the manifest transaction that
 marks its pages done, both on the calling thread, in submission order.
@@ -31,16 +33,18 @@ class EmbedBatcher:
         store: ``store(chunks, vectors)`` — upsert the vectors.
         commit: ``commit(pages, chunks)`` — the manifest transaction that makes the pages done.
         max_chunks / max_pages: flush when the buffer holds this many.
+        first_chunks: the first batch's size; each batch after is twice the one before, up to ``max_chunks``.
         max_seconds: ... or when its oldest page waited this long (so slow readers still commit progress).
     """
 
     def __init__(
         self, embed: Callable[[list[str]], np.ndarray], store: Callable[[list[Chunk], np.ndarray], None],
         commit: Callable[[list[PageRow], list[Chunk]], None], *, max_chunks: int = 256, max_pages: int = 64,
-        max_seconds: float = 10.0,
+        max_seconds: float = 10.0, first_chunks: int = 8,
     ) -> None:
         self._embed, self._store, self._commit = embed, store, commit
         self.max_chunks, self.max_pages, self.max_seconds = max_chunks, max_pages, max_seconds
+        self._target = max(1, min(first_chunks, max_chunks))
         self._pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="vlkit-embed")
         self._pages: list[PageRow] = []
         self._chunks: list[Chunk] = []
@@ -54,7 +58,7 @@ class EmbedBatcher:
         self._pages.append(page)
         self._chunks += chunks
         self._texts += texts
-        if (len(self._chunks) >= self.max_chunks or len(self._pages) >= self.max_pages
+        if (len(self._chunks) >= self._target or len(self._pages) >= self.max_pages
                 or time.monotonic() - self._started > self.max_seconds):
             self.flush()
 
@@ -70,6 +74,7 @@ class EmbedBatcher:
         if self._pages:
             batch = (self._pool.submit(self._embed, self._texts), self._pages, self._chunks)
             self._pages, self._chunks, self._texts = [], [], []
+            self._target = min(self._target * 2, self.max_chunks)
             self._drain()
             self._inflight = batch
 

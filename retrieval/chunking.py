@@ -1,18 +1,23 @@
-"""Splits one page's text into chunks that never cross the page and start at headings.
+"""Splits one page's text into chunks that never cross the page and are cut at headings first.
 
 Headings are the Markdown ``# `` lines readers emit (font size or bold in a PDF text layer, tall
-OCR boxes, a VLM's judgement). A page with none falls back to short stand-alone lines. Every chunk
-is an exact slice ``page_text[start:end]``, so offsets can highlight the source.
+OCR boxes, a VLM's judgement). A page with none falls back to short stand-alone lines. Whole
+sections are packed into a chunk while they fit, so a chunk is about as long as the embedding
+model's window (all-MiniLM-L6-v2 reads 256 word pieces, ~1,000 characters of English): one
+tiny chunk per heading gave the embedder too little context — a Chinese question about an English
+page found it far less often. Every chunk is an exact slice ``page_text[start:end]``, so offsets
+can highlight the source, and records the heading in force where it starts.
 """
 
 from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from typing import Any
 
 from vlkit.retrieval.types import Chunk
 
-__all__ = ["ChunkConfig", "chunk_page", "chunk_id"]
+__all__ = ["ChunkConfig", "chunk_page", "chunk_id", "with_heading"]
 
 _SENTENCE_END = re.compile(r"(?<=[.!?;。！？；])\s*|\n")
 _NO_HEADING_END = tuple(".,;:!?。，；：！？、)]>\"'")
@@ -20,8 +25,8 @@ _NO_HEADING_END = tuple(".,;:!?。，；：！？、)]>\"'")
 
 @dataclass(frozen=True)
 class ChunkConfig:
-    max_chars: int = 800
-    """Chunks are cut near this many characters (at a paragraph, line or sentence end)."""
+    max_chars: int = 1000
+    """Chunks hold at most this many characters (a longer paragraph is cut at a sentence or line end)."""
     short_line: int = 60
     """Fallback heading test: a stand-alone line at most this long, without closing punctuation."""
 
@@ -29,6 +34,16 @@ class ChunkConfig:
 def chunk_id(doc_id: str, page: int, index: int) -> str:
     """Deterministic chunk id, so re-ingesting a page overwrites instead of duplicating."""
     return f"{doc_id}:{page}:{index}"
+
+
+def with_heading(chunk: Chunk) -> str:
+    """The text a chunk is embedded and BM25-indexed as: a chunk that continues a section (no heading
+    line of its own) gets that section's heading in front, so "Options: ..." on page 7 is still about
+    "Configuring the proxy". A chunk with its own heading line is left as it is: the heading carried
+    into it from before would describe the text *above* its first heading, not the chunk."""
+    if not chunk.heading or chunk.text.startswith("# ") or "\n# " in chunk.text:
+        return chunk.text
+    return f"{chunk.heading}\n{chunk.text}"
 
 
 def _lines(text: str) -> list[tuple[int, int]]:
@@ -104,31 +119,44 @@ def chunk_page(
     if para:
         pieces += [(a, b, False) for a, b in _split_long(text, para[0], para[1], cfg.max_chars)]
 
+    # sections: a heading line and the pieces under it; the first may have no heading line
+    # (it continues the section carried over from the previous page)
+    sections: list[tuple[str, bool, list[tuple[int, int]]]] = []  # (heading, starts with it, pieces)
+    for s, e, is_head in pieces:
+        if is_head:
+            sections.append((text[s:e].strip().lstrip("#").strip(), True, [(s, e)]))
+        elif sections:
+            sections[-1][2].append((s, e))
+        else:
+            sections.append((heading, False, [(s, e)]))
+
+    # Pack whole sections while they fit; a section that does not fit starts a new chunk, and one
+    # longer than a chunk is cut between its pieces. A heading line stays with what follows it.
     spans: list[tuple[int, int, str]] = []
-    cur: list[int] | None = None
-    cur_heading = heading
-    cur_only_heading = False
+    cur: list[Any] | None = None  # [start, end, heading, holds only a heading line]
 
     def flush() -> None:
         if cur is not None:
             s, e = _trim(text, cur[0], cur[1])
             if e > s:
-                spans.append((s, e, cur_heading_at_start))
+                spans.append((s, e, cur[2]))
 
-    cur_heading_at_start = heading
-    for s, e, is_head in pieces:
-        if is_head:
-            flush()
-            cur_heading = text[s:e].strip().lstrip("#").strip()
-            cur, cur_heading_at_start, cur_only_heading = [s, e], cur_heading, True
-        elif cur is None:
-            cur, cur_heading_at_start, cur_only_heading = [s, e], cur_heading, False
-        elif e - cur[0] > cfg.max_chars and not cur_only_heading:
-            flush()
-            cur, cur_heading_at_start, cur_only_heading = [s, e], cur_heading, False
-        else:
-            cur[1], cur_only_heading = e, False
+    for head, has_line, parts in sections:
+        if cur is not None and parts[-1][1] - cur[0] <= cfg.max_chars:
+            cur[1], cur[3] = parts[-1][1], False
+            continue
+        flush()
+        cur = None
+        for i, (a, b) in enumerate(parts):
+            if cur is None:
+                cur = [a, b, head, i == 0 and has_line]
+            elif b - cur[0] <= cfg.max_chars or cur[3]:
+                cur[1], cur[3] = b, False
+            else:
+                flush()
+                cur = [a, b, head, False]
     flush()
+    last_heading = sections[-1][0] if sections else heading
 
     chunks = [
         Chunk(
@@ -137,4 +165,4 @@ def chunk_page(
         )
         for i, (s, e, h) in enumerate(spans)
     ]
-    return chunks, cur_heading
+    return chunks, last_heading

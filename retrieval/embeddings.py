@@ -42,6 +42,14 @@ class Embedder:
     spec: str | None = None
     """What :func:`make_embedder` needs to recreate this embedder (``None``: it cannot)."""
 
+    @property
+    def window_chars(self) -> int | None:
+        """About how many characters of English the model reads before it truncates (``None``: no limit).
+
+        The index keeps its chunks within this, so no chunk is embedded only in part.
+        """
+        return None
+
     def embed(self, texts: list[str]) -> np.ndarray:
         """Return a float32 array of shape ``(len(texts), dim)``, one unit-length row per text."""
         raise NotImplementedError
@@ -149,6 +157,12 @@ class SentenceTransformerEmbedder(Embedder):
                 convert_to_numpy=True, show_progress_bar=False,
             )
         return np.asarray(vecs, dtype=np.float32)
+
+    @property
+    def window_chars(self) -> int | None:
+        """``max_seq_length`` word pieces at ~4 characters each (all-MiniLM-L6-v2: 256 -> 1,024)."""
+        length = getattr(self._load(), "max_seq_length", None)
+        return int(length) * 4 if length else None
 
     @property
     def dimension(self) -> int:

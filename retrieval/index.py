@@ -35,7 +35,7 @@ from typing import Any
 
 from vlkit.errors import DocumentError, UserError, VlkitError
 from vlkit.retrieval.batching import EmbedBatcher
-from vlkit.retrieval.chunking import ChunkConfig, chunk_page
+from vlkit.retrieval.chunking import ChunkConfig, chunk_page, with_heading
 from vlkit.retrieval.embeddings import Embedder, make_embedder
 from vlkit.retrieval.ingest import MAX_PIXELS, OpenedDocument, discover, open_document, sha256_file
 from vlkit.retrieval.manifest import DocRow, Manifest, PageRow
@@ -120,7 +120,9 @@ class DocumentIndex:
         dpi: resolution pages are rendered at (stored images, OCR and VLM input).
         chat_model: the LangChain chat model the ``vlm`` reader uses.
         max_pixels: larger image files are refused as decompression bombs.
-        chunk_config: chunk sizes.
+        chunk_config: chunk sizes. ``None``: chunks of up to 1,000 characters, or fewer when the
+            embedder reads less before truncating (:attr:`Embedder.window_chars`; e.g. 512 for a
+            model with a 128-token window), so every chunk is embedded whole.
         batch_chunks: chunks embedded per batch (across pages and files). Larger batches ingest
             faster; a killed ingest loses at most the batch in flight (``add`` resumes after it).
     """
@@ -139,7 +141,7 @@ class DocumentIndex:
         self.dpi = dpi
         self.chat_model = chat_model
         self.max_pixels = max_pixels
-        self.chunk_config = chunk_config or ChunkConfig()
+        self._chunk_config = chunk_config
         self.batch_chunks = batch_chunks
         self._embedder = embedder
         self._readers: dict[str, PageReader] = {}
@@ -153,6 +155,15 @@ class DocumentIndex:
         self._recover()
 
     # ------------------------------------------------------------------ read side (used by search)
+    @property
+    def chunk_config(self) -> ChunkConfig:
+        """The chunk sizes ``add`` uses (see the ``chunk_config`` argument)."""
+        if self._chunk_config is None:
+            window = self.embedder.window_chars
+            default = ChunkConfig()
+            self._chunk_config = ChunkConfig(max_chars=min(default.max_chars, window)) if window else default
+        return self._chunk_config
+
     @property
     def embedder(self) -> Embedder:
         """The embedder queries and chunks are embedded with: the one passed in, else the one the index
@@ -360,8 +371,7 @@ class DocumentIndex:
                     config=self.chunk_config,
                 )
                 done[page.number] = heading_out
-                texts = [c.text if not c.heading or c.text.startswith("#") else f"{c.heading}\n{c.text}"
-                         for c in chunks]
+                texts = [with_heading(c) for c in chunks]
                 batcher.add(PageRow(row.doc_id, page.number, chosen.name, text, image_sha, heading_out), chunks, texts)
                 read += 1
         finally:

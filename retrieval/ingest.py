@@ -1,4 +1,4 @@
-"""Files in, pages out: find files, refuse bad ones with a clear error, render every page to PNG.
+"""Files in, pages out: find files, refuse bad ones with a clear error, render every page to pixels.
 
 PDFs open with PyMuPDF; PNG, JPEG and (multi-page) TIFF with Pillow. Every check that can refuse a
 file runs in :func:`open_document`, before any page is read, so a bad file never half-ingests.
@@ -7,12 +7,13 @@ file runs in :func:`open_document`, before any page is read, so a bad file never
 from __future__ import annotations
 
 import hashlib
-import io
 import logging
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
+
+import numpy as np
 
 from vlkit.errors import DocumentError, ImageTooLargeError, MissingExtraError
 from vlkit.retrieval.readers.base import SourcePage
@@ -102,7 +103,8 @@ class OpenedDocument:
                 pix = page.get_pixmap(matrix=_pymupdf().Matrix(scale, scale), alpha=False)
             except RuntimeError as exc:
                 raise DocumentError(f"{self.path.name}: page {i + 1} cannot be rendered ({exc})") from exc
-            yield SourcePage(number=i + 1, png=pix.tobytes("png"), width=pix.width, height=pix.height, pdf_page=page)
+            pixels = np.frombuffer(pix.samples, dtype=np.uint8).reshape(pix.height, pix.width, pix.n)
+            yield SourcePage(number=i + 1, pixels=pixels, pdf_page=page)
 
     def _image_pages(self, skip: set[int] | frozenset[int]) -> Iterator[SourcePage]:
         from PIL import ImageSequence
@@ -114,9 +116,7 @@ class OpenedDocument:
                 rgb = frame.convert("RGB")
             except OSError as exc:
                 raise DocumentError(f"{self.path.name}: frame {i + 1} cannot be decoded ({exc})") from exc
-            buf = io.BytesIO()
-            rgb.save(buf, format="PNG")
-            yield SourcePage(number=i + 1, png=buf.getvalue(), width=rgb.width, height=rgb.height, _image=rgb)
+            yield SourcePage(number=i + 1, pixels=np.asarray(rgb))
 
     def close(self) -> None:
         try:

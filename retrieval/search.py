@@ -27,6 +27,7 @@ import threading
 from collections.abc import Sequence
 from typing import Any
 
+from vlkit.retrieval.chunking import with_heading
 from vlkit.retrieval.fusion import RRF_K, reciprocal_rank_fusion
 from vlkit.retrieval.lexical import _CJK_RE, BM25Index
 from vlkit.retrieval.types import Chunk, PageHit
@@ -204,8 +205,7 @@ def cjk_share(text: str) -> float:
 
 
 def _lexical_text(chunk: Chunk) -> str:
-    # the heading is part of what a chunk is about, as in the dense embedding
-    return f"{chunk.heading}\n{chunk.text}" if chunk.heading and chunk.heading not in chunk.text else chunk.text
+    return with_heading(chunk)  # the heading is part of what a chunk is about, as in the dense embedding
 
 
 def _page_ranking(results: Sequence[tuple[Chunk, float]]) -> list[PageKey]:

@@ -7,8 +7,6 @@ import statistics
 import threading
 from typing import Any
 
-import numpy as np
-
 from vlkit.errors import MissingExtraError
 from vlkit.retrieval.readers.base import PageReader, SourcePage
 
@@ -46,7 +44,7 @@ class RapidOCRReader(PageReader):
         self.min_score = min_score
 
     def read(self, page: SourcePage) -> str:
-        result = _engine()(np.asarray(page.image()))
+        result = _engine()(page.pixels)
         if result is None or result.txts is None or result.boxes is None:
             return ""
         items = []

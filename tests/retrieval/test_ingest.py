@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from conftest import (
-    make_bad_files, make_jpeg, make_multipage_tiff, make_text_pdf, make_chinese_pdf,
+    TEST_DPI, make_bad_files, make_jpeg, make_multipage_tiff, make_text_pdf, make_chinese_pdf,
 )
 from vlkit.errors import DocumentError, UserError
 
@@ -246,3 +246,30 @@ def test_unreachable_chroma_server_is_a_clear_error(tmp_path, embedder):
 
     with pytest.raises(ServerUnreachableError, match="chroma run"):
         DocumentIndex(tmp_path / "kb", chroma_url=f"http://127.0.0.1:{free_port()}", embedder=embedder)
+
+
+def test_chunks_fit_the_embedders_window(tmp_path):
+    """A model that reads 64 word pieces gets chunks of at most 256 characters, none cut short by it."""
+    import pymupdf
+
+    from conftest import _text_page
+    from vlkit.retrieval.embeddings import SentenceTransformerEmbedder
+    from vlkit.retrieval.index import DocumentIndex
+
+    pdf = tmp_path / "long.pdf"
+    with pymupdf.open() as doc:
+        _text_page(doc, "Replication", [f"Step {i}: the follower copies segment {i} and acknowledges it." for i in range(14)])
+        doc.save(pdf)
+
+    short = SentenceTransformerEmbedder()
+    short._load().max_seq_length = 64
+    assert short.window_chars == 256
+    index = DocumentIndex(tmp_path / "kb", embedder=short, dpi=TEST_DPI)
+    try:
+        assert index.chunk_config.max_chars == 256
+        index.add(pdf)
+        lengths = [len(c.text) for c in index.chunks()]
+        assert len(lengths) >= 3 and max(lengths) <= 256 + 80  # a heading line stays with its paragraph
+        assert sum(lengths) > 800  # the page itself is far longer than one window
+    finally:
+        index.close()
