@@ -81,3 +81,30 @@ def test_vlm_reader_through_the_index(text_pdf, make_index):
     assert [kb.page_text(doc_id, p) for p in (1, 2, 3)] == ["# One\nalpha", "# Two\nbeta", "gamma"]
     chunks = sorted(kb.chunks(), key=lambda c: c.page)
     assert [(c.reader, c.heading) for c in chunks] == [("vlm", "One"), ("vlm", "Two"), ("vlm", "Two")]
+
+
+def test_text_reader_rebuilds_paragraphs_from_one_block_per_line(tmp_path):
+    """Lines drawn one by one, far enough apart that PyMuPDF makes each its own block: wrapped lines
+    rejoin into a paragraph, a CJK word cut by the wrap is whole again, and a wider gap still
+    starts a new paragraph."""
+    import pymupdf
+
+    from vlkit.retrieval.readers.text import page_lines
+
+    path = tmp_path / "wrapped.pdf"
+    with pymupdf.open() as doc:
+        page = doc.new_page()
+        y = 90.0
+        for line, font, advance in (("负责请求路由和可观", "china-s", 1.6), ("测性，性能很高。", "china-s", 2.4),
+                                    ("The proxy retries each", "helv", 1.6), ("request twice.", "helv", 1.6)):
+            page.insert_text((72, y), line, fontsize=12, fontname=font)
+            y += 12 * advance
+        doc.save(path)
+    doc = open_document(path)
+    try:
+        page = next(iter(doc.pages(72)))
+        assert len({line.block for line in page_lines(page.pdf_page)}) == 4  # really one block per line
+        text = make_reader("text").read(page)
+    finally:
+        doc.close()
+    assert text == "负责请求路由和可观测性，性能很高。\n\nThe proxy retries each\nrequest twice."
