@@ -6,10 +6,12 @@ things make them cheap without losing a pixel:
 
 - a page whose three channels are equal everywhere is stored as 8-bit grayscale (a third of the
   bytes to compress; the PNG decodes to the same RGB values);
-- zlib level 1 with no row filter: on page images it compresses to within ~25% of level 6 at
-  a quarter of the time (and ``zlib`` releases the GIL, so pages can encode in parallel).
+- fast deflate with no row filter: Intel ISA-L (the ``isal`` package, in the ``kb`` extra) at
+  level 1 takes 0.5 ms a page where zlib level 1 takes 4 ms, and compresses as well (68 vs 71 KiB);
+  without ``isal``, zlib level 1 is used. Both write a standard zlib stream.
 
-Measured on the bundled eval pages: 8.5 ms per page against 34 ms (MuPDF), 71 KiB against 99 KiB.
+Measured on the bundled eval pages (150 dpi): about 4 ms per page in all, against 34 ms for
+MuPDF's PNG writer; 68 KiB against 99 KiB.
 """
 
 from __future__ import annotations
@@ -18,6 +20,11 @@ import struct
 import zlib
 
 import numpy as np
+
+try:  # ISA-L: the same zlib stream, ~8x faster at level 1
+    from isal.isal_zlib import compress as _compress
+except ImportError:  # pragma: no cover - isal ships in the kb extra
+    from zlib import compress as _compress
 
 __all__ = ["encode_png"]
 
@@ -29,7 +36,10 @@ def _chunk(kind: bytes, data: bytes) -> bytes:
 
 
 def encode_png(pixels: np.ndarray, *, level: int = 1) -> bytes:
-    """Encode an ``H x W x 3`` (RGB) or ``H x W`` (gray) ``uint8`` array as PNG, grayscale when lossless."""
+    """Encode an ``H x W x 3`` (RGB) or ``H x W`` (gray) ``uint8`` array as PNG, grayscale when lossless.
+
+    ``level``: deflate level, 0-3 with ISA-L (0-9 with zlib).
+    """
     if pixels.dtype != np.uint8 or pixels.ndim not in (2, 3) or (pixels.ndim == 3 and pixels.shape[2] != 3):
         raise ValueError(f"expected uint8 HxW or HxWx3 pixels, got {pixels.dtype} {pixels.shape}")
     if pixels.ndim == 3 and np.array_equal(pixels[..., 0], pixels[..., 1]) and np.array_equal(
@@ -41,5 +51,5 @@ def encode_png(pixels: np.ndarray, *, level: int = 1) -> bytes:
     rows[:, 0] = 0  # filter type "none" on every row
     rows[:, 1:] = pixels.reshape(height, -1)
     header = struct.pack(">IIBBBBB", width, height, 8, colour_type, 0, 0, 0)
-    return (_SIGNATURE + _chunk(b"IHDR", header) + _chunk(b"IDAT", zlib.compress(rows.data, level))
+    return (_SIGNATURE + _chunk(b"IHDR", header) + _chunk(b"IDAT", _compress(rows.data, level))
             + _chunk(b"IEND", b""))

@@ -64,3 +64,14 @@ def test_source_page_encodes_once_and_views_pixels_as_an_image():
     assert (page.width, page.height) == (9, 8)
     assert page.png is page.png
     assert np.array_equal(np.asarray(page.image()), pixels)
+
+
+def test_plain_zlib_fallback_writes_the_same_image(monkeypatch):
+    """Without the isal package the writer falls back to zlib; the image is the same."""
+    import zlib
+
+    from vlkit.retrieval import pngenc
+
+    pixels = np.random.default_rng(4).integers(0, 256, size=(16, 24, 3), dtype=np.uint8)
+    monkeypatch.setattr(pngenc, "_compress", zlib.compress)
+    assert np.array_equal(np.asarray(_decode(pngenc.encode_png(pixels))), pixels)
