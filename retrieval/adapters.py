@@ -171,11 +171,9 @@ class KnowledgeBaseVectorStore(VectorStore):
         self, embedding: np.ndarray, k: int, *, query: str | None = None
     ) -> list[tuple[Document, float]]:
         out: list[tuple[Document, float]] = []
-        doc_ids = self.index.manifest.complete_ids() if k > 0 else []
-        if doc_ids:
-            hits = self.index.store.query(embedding, k, doc_ids)
-            rows = self.index.manifest.chunks_by_id([i for i, _ in hits])
-            out += [(_chunk_document(self.index._chunk(rows[i])), s) for i, s in hits if i in rows]
+        if k > 0:
+            out += [(_chunk_document(chunk), s)
+                    for chunk, s in self.index.dense_search_by_vector(np.asarray(embedding, dtype=np.float32), k)]
         n = self._texts.count()
         if n and k > 0:
             res = self._texts.query(query_embeddings=np.asarray(embedding, dtype=np.float32).reshape(1, -1),

@@ -123,6 +123,20 @@ class Manifest:
     def complete_ids(self) -> list[str]:
         return [r[0] for r in self._all("SELECT doc_id FROM documents WHERE state='complete' ORDER BY doc_id")]
 
+    def has_complete(self) -> bool:
+        return bool(self._all("SELECT 1 FROM documents WHERE state='complete' LIMIT 1"))
+
+    def hidden_ids(self) -> list[str]:
+        """Documents whose vectors may be in the store but must not be found (``pending``, ``removing``)."""
+        return [r[0] for r in self._all("SELECT doc_id FROM documents WHERE state!='complete' ORDER BY doc_id")]
+
+    def complete_stamps(self) -> dict[str, str]:
+        """Complete doc id -> a stamp that changes whenever the document's chunk rows may have: a
+        document's rows are only written while it is pending, and a re-ingest after a removal
+        inserts a new row (new ``added_at``)."""
+        rows = self._all("SELECT doc_id, added_at, file_name FROM documents WHERE state='complete'")
+        return {doc_id: f"{added_at!r}:{file_name}" for doc_id, added_at, file_name in rows}
+
     def start_doc(self, row: DocRow) -> None:
         with self.tx() as db:
             db.execute(
@@ -188,11 +202,13 @@ class Manifest:
         """Several pages in one query: ``(doc_id, page)`` -> row, unknown keys left out."""
         out: dict[tuple[str, int], PageRow] = {}
         keys = list(dict.fromkeys(keys))
-        for i in range(0, len(keys), 400):
-            part = keys[i:i + 400]
-            marks = ",".join("(?,?)" for _ in part)
+        for i in range(0, len(keys), 100):
+            part = keys[i:i + 100]
+            # an OR of key equalities is answered from the primary key; SQLite plans the shorter
+            # ``(doc_id, page) IN (VALUES ...)`` as a scan of every page's text
+            where = " OR ".join("(doc_id=? AND page=?)" for _ in part)
             rows = self._all("SELECT doc_id, page, reader, text, image_sha, heading_out FROM pages "
-                             f"WHERE (doc_id, page) IN (VALUES {marks})", [v for k in part for v in k])
+                             f"WHERE {where}", [v for k in part for v in k])
             out.update({(r[0], r[1]): PageRow(*r) for r in rows})
         return out
 
@@ -209,8 +225,12 @@ class Manifest:
                   "c.heading, p.image_sha FROM chunks c JOIN documents d ON d.doc_id = c.doc_id "
                   "JOIN pages p ON p.doc_id = c.doc_id AND p.page = c.page WHERE d.state='complete'")
 
-    def complete_chunks(self, batch: int = 2000) -> Iterator[tuple]:
-        """Chunk rows of complete documents, in (doc, page, index) order, fetched in batches."""
+    def complete_chunks(self, batch: int = 2000, doc_id: str | None = None) -> Iterator[tuple]:
+        """Chunk rows of complete documents (or of one, if it is complete), in (doc, page, index)
+        order, fetched in batches."""
+        if doc_id is not None:
+            yield from self._all(self._CHUNK_SQL + " AND c.doc_id=? ORDER BY c.page, c.idx", (doc_id,))
+            return
         last = ("", 0, -1)
         while True:
             rows = self._all(

@@ -5,7 +5,8 @@ that is returned, cited and evaluated. Each retriever's chunk ranking is first c
 page ranking (a page ranks where its best chunk ranks), then the two page rankings are fused
 with RRF, so a page with many mediocre chunks does not outrank a page with one excellent one.
 
-BM25 lives in memory and is rebuilt lazily, on the first search after ``index.version`` changed.
+BM25 lives in memory and is brought up to date lazily, on the first search after ``index.version``
+changed, re-reading only the documents that changed (:class:`~vlkit.retrieval.lexical_corpus.LexicalCorpus`).
 
 Relevance: RRF scores only order results; they do not say whether anything matched. Every hit
 therefore also carries ``scores["dense"]`` (best cosine of its chunks) and ``scores["coverage"]``
@@ -23,13 +24,13 @@ Example::
 from __future__ import annotations
 
 import logging
-import threading
 from collections.abc import Sequence
 from typing import Any
 
 from vlkit.retrieval.chunking import with_heading
 from vlkit.retrieval.fusion import RRF_K, reciprocal_rank_fusion
 from vlkit.retrieval.lexical import _CJK_RE, BM25Index
+from vlkit.retrieval.lexical_corpus import LexicalCorpus
 from vlkit.retrieval.types import Chunk, PageHit
 
 __all__ = ["HybridSearcher", "Reranker", "cjk_share"]
@@ -93,21 +94,11 @@ class HybridSearcher:
         self.weights = weights
         self.adaptive = adaptive
         self.full_coverage = full_coverage
-        self._lock = threading.Lock()
-        self._bm25: BM25Index | None = None
-        self._chunks: list[Chunk] = []
-        self._version: int | None = None
+        self._corpus = LexicalCorpus(index, _lexical_text)
 
     # ------------------------------------------------------------------ retrievers
     def _lexical(self) -> tuple[BM25Index, list[Chunk]]:
-        version = self.index.version
-        with self._lock:
-            if self._bm25 is None or version != self._version:
-                chunks = list(self.index.chunks())
-                self._bm25 = BM25Index(_lexical_text(c) for c in chunks)
-                self._chunks, self._version = chunks, version
-                logger.info("built BM25 over %d chunks (index version %s)", len(chunks), version)
-            return self._bm25, self._chunks
+        return self._corpus.get()
 
     def lexical_search(self, query: str, k: int = 10) -> list[tuple[Chunk, float]]:
         """The ``k`` best chunks by BM25 as ``(chunk, score)``."""

@@ -7,6 +7,7 @@ Prints ``check {json}``, then ``progress DONE TOTAL`` lines, then ``done {json}`
 from __future__ import annotations
 
 import json
+import os
 import sys
 from collections import Counter
 
@@ -38,11 +39,28 @@ def consistency(index) -> dict:
     }
 
 
+def _slowed(embedder, seconds: float):
+    """The same embedder, ``seconds`` slower per batch: ingest got fast enough that a kill after the
+    first commit often landed after the last one; this keeps several commits in every run's window."""
+    import time
+
+    embed = embedder.embed
+
+    def slow(texts):
+        time.sleep(seconds)
+        return embed(texts)
+
+    embedder.embed = slow
+    return embedder
+
+
 def main() -> None:
     from vlkit.retrieval.index import DocumentIndex
+    from vlkit.retrieval.multilingual import USEEmbedder
 
     # the default embedder (USE); small batches so that a run commits several times before it ends
-    index = DocumentIndex(sys.argv[1], dpi=72, reader="text", batch_chunks=6)
+    embedder = _slowed(USEEmbedder(), float(os.environ.get("CRASH_EMBED_DELAY", "0.25")))
+    index = DocumentIndex(sys.argv[1], dpi=72, reader="text", batch_chunks=6, embedder=embedder)
     print("check " + json.dumps(consistency(index)), flush=True)
 
     def progress(done: int, total: int) -> None:

@@ -1,0 +1,259 @@
+"""The fast read paths give what the slow ones gave, and never show what is not complete.
+
+Dense search asks Chroma without a ``where`` filter and drops hidden chunks afterwards; BM25 is
+built in numpy from term counts and updated per document; pages are read by primary key.
+"""
+
+from __future__ import annotations
+
+import math
+from collections import Counter
+
+import numpy as np
+import pytest
+
+from vlkit.retrieval.lexical import BM25Index, Vocabulary, tokenize
+from vlkit.retrieval.lexical_corpus import LexicalCorpus
+from vlkit.retrieval.manifest import DocRow, PageRow
+from vlkit.retrieval.search import HybridSearcher, _lexical_text
+from vlkit.retrieval.types import Chunk
+
+pytest.importorskip("pymupdf")
+
+TEXTS = [
+    "Install the agent on Linux, then restart the agent service.",
+    "配置代理服务器的方法：设置 proxy_url 和 proxy_user。",
+    "proxy settings: proxy_url and proxy_user; proxies are optional",
+    "",
+    "错误码LG-4290表示 the installer could not reach the proxy",
+    "Installing agents: max_cache_mb limits the cache\u00a0size\u2003(MB).",
+    "İstanbul ﬁle straße — unicode that lower() changes",
+    "the of and a",
+]
+QUERIES = ["install agent", "如何配置代理", "proxy_url", "LG-4290 错误码", "cache size", "nothing here", "straße"]
+
+
+def _reference_scores(texts: list[str], query: str, k1: float = 1.2, b: float = 0.75) -> list[float]:
+    """BM25 as the textbook writes it (Lucene idf), one text at a time."""
+    docs = [tokenize(t) for t in texts]
+    avgdl = sum(map(len, docs)) / len(docs) or 1.0
+    out = []
+    for d in docs:
+        s = 0.0
+        for term in set(tokenize(query)):
+            tf = d.count(term)
+            if tf:
+                df = sum(term in x for x in docs)
+                idf = math.log(1.0 + (len(docs) - df + 0.5) / (df + 0.5))
+                s += idf * tf * (k1 + 1.0) / (tf + k1 * (1.0 - b + b * len(d) / avgdl))
+        out.append(s)
+    return out
+
+
+def test_counting_tokenises_exactly_like_tokenize():
+    vocab = Vocabulary()
+    counts = vocab.count(TEXTS)
+    names = {i: t for t, i in vocab.ids.items()}
+    for n, text in enumerate(TEXTS):
+        got = Counter({names[int(t)]: int(f) for t, d, f in zip(counts.terms, counts.texts, counts.tfs) if d == n})
+        assert got == Counter(tokenize(text)), text
+        assert counts.lengths[n] == len(tokenize(text))
+
+
+def test_bm25_scores_match_the_formula():
+    bm25 = BM25Index(TEXTS)
+    for q in QUERIES:
+        assert bm25.scores(q) == pytest.approx(_reference_scores(TEXTS, q), rel=1e-5), q
+
+
+def test_bm25_assembled_from_parts_equals_one_build():
+    whole = BM25Index(TEXTS)
+    vocab = Vocabulary()
+    parts = [vocab.count(TEXTS[:3]), vocab.count([]), vocab.count(TEXTS[3:5]), vocab.count(TEXTS[5:])]
+    assembled = BM25Index.from_counts(parts, vocab)
+    assert len(assembled) == len(TEXTS)
+    for q in QUERIES:
+        assert np.array_equal(whole.scores(q), assembled.scores(q)), q
+        assert whole.search(q, 4) == assembled.search(q, 4)
+        assert whole.coverage(q, TEXTS[2]) == assembled.coverage(q, TEXTS[2])
+    assert len(BM25Index.from_counts([], Vocabulary())) == 0 and BM25Index([]).search("x") == []
+
+
+def test_bm25_equal_scores_come_in_text_order():
+    bm25 = BM25Index(["alpha beta", "gamma", "alpha beta", "alpha beta", "alpha"])
+    assert [i for i, _ in bm25.search("beta", 2)] == [0, 2]
+    assert [i for i, _ in bm25.search("beta", 10)] == [0, 2, 3]
+
+
+# ---------------------------------------------------------------------------------------- index
+
+
+def _hidden_doc(index, embedder, name: str, texts: list[str], state: str) -> str:
+    """A document whose vectors and rows are in but which is not complete: an ingest still running
+    (or killed) — ``pending`` — or a removal not finished — ``removing``."""
+    doc_id = f"{name}0000000000"[:16]
+    chunks = [Chunk(id=f"{doc_id}:1:{i}", doc_id=doc_id, file_name=f"{name}.pdf", sha256="0" * 64, page=1,
+                    reader="text", text=t, start=0, end=len(t)) for i, t in enumerate(texts)]
+    index.manifest.start_doc(DocRow(doc_id, f"{name}.pdf", f"/nowhere/{name}.pdf", "0" * 64, 1, "pending", None))
+    index.store.upsert(chunks, embedder.embed(texts))
+    index.manifest.commit_pages([PageRow(doc_id, 1, "text", "\n".join(texts), None, "")], chunks)
+    if state == "removing":
+        index.manifest.mark_removing(doc_id)
+    return doc_id
+
+
+def _spy_queries(index, monkeypatch) -> list:
+    calls: list = []
+    real = index.store.query
+
+    def query(embedding, k, doc_ids=None):
+        calls.append(doc_ids)
+        return real(embedding, k, doc_ids)
+
+    monkeypatch.setattr(index.store, "query", query)
+    return calls
+
+
+def _filtered(index, query: str, k: int) -> list[tuple[str, float]]:
+    """What dense search returned before: Chroma filtered to the complete documents."""
+    return index.store.query(index.embedder.embed([query])[0], k, index.manifest.complete_ids())
+
+
+def test_dense_search_without_filter_equals_filtered_search(make_index, text_pdf, chinese_pdf, monkeypatch):
+    index = make_index()
+    index.add([text_pdf, chinese_pdf])
+    calls = _spy_queries(index, monkeypatch)
+    for query in ("invoice total", "volcano magma", "人工智能", "office hours"):
+        got = [(c.id, s) for c, s in index.dense_search(query, 4)]
+        assert calls.pop() is None  # every document is complete: no filter
+        want = _filtered(index, query, 4)
+        assert [i for i, _ in got] == [i for i, _ in want]
+        assert [s for _, s in got] == pytest.approx([s for _, s in want], abs=1e-6)
+
+
+@pytest.mark.parametrize("state", ["pending", "removing"])
+@pytest.mark.parametrize("crowd", [2, 60])
+def test_hidden_documents_never_surface(make_index, embedder, text_pdf, chinese_pdf, monkeypatch, state, crowd):
+    """Hidden chunks that are the best matches by far — a few (made up for by fetching more) or
+    so many that they fill every fetched slot (then the filtered query is the fallback)."""
+    index = make_index()
+    index.add([text_pdf, chinese_pdf])
+    query = "invoice total 4821 dollars"
+    hidden = _hidden_doc(index, embedder, "ghost", [f"{query} {i}" for i in range(crowd)], state)
+    calls = _spy_queries(index, monkeypatch)
+    hits = index.dense_search(query, 3)
+    filtered = [doc_ids is not None for doc_ids in calls]
+    assert filtered == ([False, True] if crowd > 2 * 3 + 10 else [False])  # the fallback only when crowded out
+    assert len(hits) == 3 and all(c.doc_id != hidden for c, _ in hits)
+    assert [c.id for c, _ in hits] == [i for i, _ in _filtered(index, query, 3)]
+
+    searcher = HybridSearcher(index)
+    assert all(c.doc_id != hidden for c, _ in searcher.lexical_search(query, 50))
+    pages = searcher.search(query, 5)
+    assert pages and all(h.doc_id != hidden for h in pages)
+    assert pages[0].file_name == "report.pdf" and pages[0].page == 1
+
+
+def test_only_hidden_vectors_give_no_hits(make_index, embedder, monkeypatch):
+    index = make_index()
+    _hidden_doc(index, embedder, "ghost", ["invoice total"] * 3, "pending")
+    assert index.dense_search("invoice total", 5) == []
+
+
+def test_bm25_is_updated_per_document(make_index, text_pdf, chinese_pdf, mixed_pdf):
+    index = make_index(reader="text")
+    index.add([text_pdf, mixed_pdf])
+    tokenised: list[str] = []
+
+    def text_of(chunk: Chunk) -> str:
+        tokenised.append(chunk.doc_id)
+        return _lexical_text(chunk)
+
+    corpus = LexicalCorpus(index, text_of)
+
+    def same_as_fresh_build() -> None:
+        bm25, chunks = corpus.get()
+        fresh, fresh_chunks = LexicalCorpus(index, _lexical_text).get()
+        assert [c.id for c in chunks] == [c.id for c in fresh_chunks] == [c.id for c in index.chunks()]
+        for q in ("人工智能", "invoice total", "glacier meteorite", "nothing"):
+            assert np.array_equal(bm25.scores(q), fresh.scores(q))
+
+    same_as_fresh_build()
+    docs = {d.file_name: d.doc_id for d in index.documents()}
+    assert set(tokenised) == set(docs.values())
+
+    tokenised.clear()
+    index.add(chinese_pdf)
+    same_as_fresh_build()
+    chinese = next(d.doc_id for d in index.documents() if d.file_name == "chinese.pdf")
+    assert set(tokenised) == {chinese}  # the others were not read again
+    assert [c.id for c in index.chunks(chinese)] == [c.id for c in index.chunks() if c.doc_id == chinese]
+
+    tokenised.clear()
+    index.remove("report.pdf")
+    same_as_fresh_build()
+    assert tokenised == []
+
+    stamp = index.document_stamps()[chinese]
+    index.remove("chinese.pdf")
+    index.add(chinese_pdf)  # same doc id, written again: must be read again
+    assert index.document_stamps()[chinese] != stamp
+    tokenised.clear()
+    same_as_fresh_build()
+    assert set(tokenised) == {chinese}
+
+
+def test_pages_by_key_batches(make_index, text_pdf):
+    index = make_index()
+    index.add(text_pdf)
+    doc_id = index.documents()[0].doc_id
+    keys = [(doc_id, p) for p in range(1, 4)] + [("nope", p) for p in range(250)] + [(doc_id, 1)]
+    got = index.pages(keys)
+    assert sorted(got) == [(doc_id, 1), (doc_id, 2), (doc_id, 3)]
+    assert "4821" in got[(doc_id, 1)][0] and got[(doc_id, 2)][1] is not None
+
+
+class _Docs:
+    """An index reduced to what :class:`LexicalCorpus` reads; counts what is read."""
+
+    def __init__(self, docs: dict[str, list[str]]) -> None:
+        self.docs, self.version, self.reads = dict(docs), 1, Counter()
+
+    def set(self, doc_id: str, texts: list[str] | None) -> None:
+        if texts is None:
+            self.docs.pop(doc_id)
+        else:
+            self.docs[doc_id] = texts
+        self.version += 1
+
+    def document_stamps(self) -> dict[str, str]:
+        return {d: str(hash(tuple(t))) for d, t in self.docs.items()}
+
+    def chunks(self, doc_id: str | None = None):
+        self.reads[doc_id or "*"] += 1
+        for d in sorted(self.docs) if doc_id is None else [doc_id]:
+            for i, t in enumerate(self.docs.get(d, [])):
+                yield Chunk(id=f"{d}:1:{i}", doc_id=d, file_name=d, sha256="", page=1, reader="text",
+                            text=t, start=0, end=len(t))
+
+
+def test_corpus_reads_one_document_or_all_in_one_pass():
+    docs = _Docs({f"d{i}": [TEXTS[i], TEXTS[(i + 3) % len(TEXTS)]] for i in range(6)})
+    corpus = LexicalCorpus(docs, _lexical_text)
+    corpus.get()
+    assert docs.reads == {"*": 1}
+    docs.set("d9", ["proxy proxy proxy"])  # one of seven changed: read that one alone
+    bm25, chunks = corpus.get()
+    assert docs.reads == {"*": 1, "d9": 1}
+    assert bm25.search("proxy", 1)[0][0] == [c.doc_id for c in chunks].index("d9")
+    assert corpus.get()[0] is bm25 and docs.reads == {"*": 1, "d9": 1}  # same version: nothing read
+    for d in ("d0", "d1", "d2"):
+        docs.set(d, None)
+    docs.set("d3", ["changed text"])
+    docs.set("d4", ["changed too"])  # two of five: one pass over all chunks
+    bm25, chunks = corpus.get()
+    assert docs.reads == {"*": 2, "d9": 1}
+    fresh, fresh_chunks = LexicalCorpus(docs, _lexical_text).get()
+    assert [c.id for c in chunks] == [c.id for c in fresh_chunks]
+    for q in QUERIES + ["changed", "proxy"]:
+        assert np.array_equal(bm25.scores(q), fresh.scores(q))
