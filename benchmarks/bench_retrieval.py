@@ -11,7 +11,8 @@ the like-for-like comparison) and once with the multilingual USE embedder ("vlki
 
 Measures, on the bundled eval set (``vlkit.retrieval.evalset``; 42 generated manual pages, 52
 questions): ingest pages/s of the text-layer PDFs (median of ``--repeats`` runs, after a warm-up
-ingest by every pipeline so imports are nobody's cost); Recall@1/Recall@5/MRR@10 for all, English,
+ingest by every pipeline so imports are nobody's cost), and again on 90 pages as full as a real
+manual's (``_dense.py``; the eval pages are short, which inflates fixed per-page costs); Recall@1/Recall@5/MRR@10 for all, English,
 Chinese and cross-lingual questions; the same on the scanned (image-only) variant; and query
 latency p50/p95 over synthetic chunks (random unit vectors, random manual words; the query
 embedding is real; both pipelines warmed by one untimed query, then timed interleaved over three
@@ -43,6 +44,7 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from _common import setup_logging  # noqa: E402
+from _dense import dense_manuals  # noqa: E402
 
 log = logging.getLogger("bench_retrieval")
 
@@ -132,18 +134,20 @@ def _timed_ingest(make, folder: Path, pdfs: list[Path]) -> tuple[Any, int, float
     return pipeline, added if isinstance(added, int) else added.pages, dt
 
 
-def quality_and_ingest(work: Path, files, questions, embedders: dict[str, Any], baselines: dict[str, Any],
-                       scanned: bool, repeats: int = 3):
-    """Ingest speed (median of ``repeats`` runs, pipelines interleaved so load drift hits all alike)
-    and retrieval quality of the last run's index."""
-    from vlkit.retrieval.search import HybridSearcher
-
-    pdfs = sorted(files.text_dir.glob("*.pdf"))
+def _makers(embedders: dict[str, Any], baselines: dict[str, Any]) -> dict[str, Any]:
+    """name -> ``make(folder)`` that opens an empty pipeline there."""
     makers: dict[str, Any] = {}
     for bname, lc_embeddings in baselines.items():
         makers[bname] = lambda folder, e=lc_embeddings: Plain(folder, e)
     for name, emb in embedders.items():
         makers[name] = lambda folder, e=emb: _vlkit_index(folder, e)
+    return makers
+
+
+def ingest_speed(work: Path, pdfs: list[Path], makers: dict[str, Any], repeats: int):
+    """Median ingest time of ``repeats`` runs per pipeline (interleaved, so load drift hits all alike),
+    and each pipeline's last ``(pipeline, pages)``."""
+    work.mkdir(parents=True, exist_ok=True)
     # warm-up: imports (pymupdf, chromadb, text splitters, readers) and first-call costs are paid
     # here, by every pipeline, not by whichever happens to be timed first
     for name, make in makers.items():
@@ -156,12 +160,25 @@ def quality_and_ingest(work: Path, files, questions, embedders: dict[str, Any], 
             times[name].append(dt)
             last[name] = (pipeline, pages)
             log.info("%s run %d: %d pages in %.2fs", name, r + 1, pages, dt)
-    result: dict[str, Any] = {}
-    for name in makers:
-        pipeline, pages = last[name]
+    speed = {}
+    for name, (_, pages) in last.items():
         dt = float(np.median(times[name]))
-        row: dict[str, Any] = {"ingest_pages_per_s": round(pages / dt, 3), "ingest_s": round(dt, 3),
-                               "ingest_runs_s": [round(x, 3) for x in times[name]]}
+        speed[name] = {"ingest_pages_per_s": round(pages / dt, 3), "ingest_s": round(dt, 3),
+                       "ingest_runs_s": [round(x, 3) for x in times[name]]}
+    return speed, last
+
+
+def quality_and_ingest(work: Path, files, questions, embedders: dict[str, Any], baselines: dict[str, Any],
+                       scanned: bool, repeats: int = 3):
+    """Ingest speed (median of ``repeats`` runs, pipelines interleaved so load drift hits all alike)
+    and retrieval quality of the last run's index."""
+    from vlkit.retrieval.search import HybridSearcher
+
+    pdfs = sorted(files.text_dir.glob("*.pdf"))
+    speed, last = ingest_speed(work, pdfs, _makers(embedders, baselines), repeats)
+    result: dict[str, Any] = {}
+    for name, (pipeline, _) in last.items():
+        row: dict[str, Any] = dict(speed[name])
         if name in baselines:
             row["text"] = _eval(pipeline.search, questions)
             if scanned:
@@ -310,6 +327,14 @@ def main() -> None:
         result["ingest_ratio_vs_plain"] = {
             n: round(q[n]["ingest_pages_per_s"] / q[b]["ingest_pages_per_s"], 2)
             for n, b in (("vlkit-minilm", "plain"), ("vlkit-use", "plain-use"))}
+        # the same ingest on pages as full as a real manual's (~3,400 characters; see _dense.py)
+        dense = dense_manuals(work / "dense", pages_per_file=10 if args.quick else 30)
+        embedders = {"vlkit-minilm": minilm, "vlkit-use": use}
+        speed, _ = ingest_speed(work / "dense-runs", dense, _makers(
+            embedders, {"plain": lc, "plain-use": EmbedderEmbeddings(plain_use)}), args.repeats)
+        speed["ratio_vs_plain"] = {n: round(speed[n]["ingest_pages_per_s"] / speed[b]["ingest_pages_per_s"], 2)
+                                   for n, b in (("vlkit-minilm", "plain"), ("vlkit-use", "plain-use"))}
+        result["ingest_manual_density"] = speed
         vocab = sorted({t for p in files.text_dir.glob("*.pdf") for t in _words(p)}) or ["x"]
         queries = [x.question for x in questions][:40]
         result["latency"] = [latency(work, n, minilm, lc, vocab, queries) for n in sizes]
