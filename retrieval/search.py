@@ -94,7 +94,8 @@ class HybridSearcher:
         self.weights = weights
         self.adaptive = adaptive
         self.full_coverage = full_coverage
-        self._corpus = LexicalCorpus(index, _lexical_text)
+        # the heading is part of what a chunk is about, as in the dense embedding
+        self._corpus = LexicalCorpus(index, with_heading)
 
     # ------------------------------------------------------------------ retrievers
     def _lexical(self) -> tuple[BM25Index, list[Chunk]]:
@@ -102,8 +103,7 @@ class HybridSearcher:
 
     def lexical_search(self, query: str, k: int = 10) -> list[tuple[Chunk, float]]:
         """The ``k`` best chunks by BM25 as ``(chunk, score)``."""
-        bm25, chunks = self._lexical()
-        return [(chunks[i], s) for i, s in bm25.search(query, k)]
+        return _bm25_hits(*self._lexical(), query, k)
 
     def dense_search(self, query: str, k: int = 10) -> list[tuple[Chunk, float]]:
         """The ``k`` nearest chunks as ``(chunk, cosine)``."""
@@ -114,15 +114,17 @@ class HybridSearcher:
         """The ``k`` best pages for ``query``, best first (see the module docstring)."""
         if k <= 0 or not query.strip():
             return []
+        # one BM25 snapshot for the whole search: ranking and coverage agree even if an ingest
+        # commits meanwhile, and the index version is read once, not once per hit
+        bm25, chunks = self._lexical()
         dense = self.dense_search(query, max(self.k_dense, k)) if self.k_dense else []
-        lexical = self.lexical_search(query, max(self.k_lexical, k)) if self.k_lexical else []
+        lexical = _bm25_hits(bm25, chunks, query, max(self.k_lexical, k)) if self.k_lexical else []
         lexical_pages = _page_ranking(lexical)
         w_dense, w_lex = self.weights
         pages = self._pages(lexical_pages[:3], dense, lexical) if self.adaptive and dense else {}
         if self.adaptive and dense and lexical_pages:
             # BM25 only deserves a vote when the query's terms are actually on the pages it found:
             # a Chinese question about an English manual matches little more than the product name.
-            bm25, _ = self._lexical()
             top = [pages[key][0] for key in lexical_pages[:3]]
             best = max(bm25.coverage(query, text) for text in top)
             w_lex *= min(1.0, best / self.full_coverage)
@@ -135,7 +137,7 @@ class HybridSearcher:
         depth = max(k, self.rerank_depth) if self.reranker else k
         missing = [key for key, _ in fused[:depth] if key not in pages]
         pages.update(self._pages(missing, dense, lexical) if missing else {})
-        hits = [self._hit(key, score, dense, lexical, query, pages[key]) for key, score in fused[:depth]]
+        hits = [self._hit(key, score, dense, lexical, query, pages[key], bm25) for key, score in fused[:depth]]
         if self.reranker is not None and hits:
             scores = list(self.reranker.score(query, hits))
             if len(scores) != len(hits):
@@ -164,7 +166,7 @@ class HybridSearcher:
 
     def _hit(
         self, key: PageKey, score: float, dense: list[tuple[Chunk, float]],
-        lexical: list[tuple[Chunk, float]], query: str, page: tuple[str, Any],
+        lexical: list[tuple[Chunk, float]], query: str, page: tuple[str, Any], bm25: BM25Index,
     ) -> PageHit:
         doc_id, page_no = key
         mine = [c for c, _ in dense if (c.doc_id, c.page) == key]
@@ -179,7 +181,6 @@ class HybridSearcher:
         b = [s for c, s in lexical if (c.doc_id, c.page) == key]
         if b:
             scores["bm25"] = max(b)
-        bm25, _ = self._lexical()
         scores["coverage"] = bm25.coverage(query, text)
         scores["relevance"] = max(scores.get("dense", 0.0), scores["coverage"])
         return PageHit(
@@ -195,8 +196,8 @@ def cjk_share(text: str) -> float:
     return cjk / (cjk + other) if cjk + other else 0.0
 
 
-def _lexical_text(chunk: Chunk) -> str:
-    return with_heading(chunk)  # the heading is part of what a chunk is about, as in the dense embedding
+def _bm25_hits(bm25: BM25Index, chunks: list[Chunk], query: str, k: int) -> list[tuple[Chunk, float]]:
+    return [(chunks[i], s) for i, s in bm25.search(query, k)]
 
 
 def _page_ranking(results: Sequence[tuple[Chunk, float]]) -> list[PageKey]:

@@ -11,11 +11,11 @@ from collections import Counter
 
 import numpy as np
 import pytest
-
+from vlkit.retrieval.chunking import with_heading
 from vlkit.retrieval.lexical import BM25Index, Vocabulary, tokenize
 from vlkit.retrieval.lexical_corpus import LexicalCorpus
 from vlkit.retrieval.manifest import DocRow, PageRow
-from vlkit.retrieval.search import HybridSearcher, _lexical_text
+from vlkit.retrieval.search import HybridSearcher
 from vlkit.retrieval.types import Chunk
 
 pytest.importorskip("pymupdf")
@@ -167,13 +167,13 @@ def test_bm25_is_updated_per_document(make_index, text_pdf, chinese_pdf, mixed_p
 
     def text_of(chunk: Chunk) -> str:
         tokenised.append(chunk.doc_id)
-        return _lexical_text(chunk)
+        return with_heading(chunk)
 
     corpus = LexicalCorpus(index, text_of)
 
     def same_as_fresh_build() -> None:
         bm25, chunks = corpus.get()
-        fresh, fresh_chunks = LexicalCorpus(index, _lexical_text).get()
+        fresh, fresh_chunks = LexicalCorpus(index, with_heading).get()
         assert [c.id for c in chunks] == [c.id for c in fresh_chunks] == [c.id for c in index.chunks()]
         for q in ("人工智能", "invoice total", "glacier meteorite", "nothing"):
             assert np.array_equal(bm25.scores(q), fresh.scores(q))
@@ -239,7 +239,7 @@ class _Docs:
 
 def test_corpus_reads_one_document_or_all_in_one_pass():
     docs = _Docs({f"d{i}": [TEXTS[i], TEXTS[(i + 3) % len(TEXTS)]] for i in range(6)})
-    corpus = LexicalCorpus(docs, _lexical_text)
+    corpus = LexicalCorpus(docs, with_heading)
     corpus.get()
     assert docs.reads == {"*": 1}
     docs.set("d9", ["proxy proxy proxy"])  # one of seven changed: read that one alone
@@ -253,7 +253,7 @@ def test_corpus_reads_one_document_or_all_in_one_pass():
     docs.set("d4", ["changed too"])  # two of five: one pass over all chunks
     bm25, chunks = corpus.get()
     assert docs.reads == {"*": 2, "d9": 1}
-    fresh, fresh_chunks = LexicalCorpus(docs, _lexical_text).get()
+    fresh, fresh_chunks = LexicalCorpus(docs, with_heading).get()
     assert [c.id for c in chunks] == [c.id for c in fresh_chunks]
     for q in QUERIES + ["changed", "proxy"]:
         assert np.array_equal(bm25.scores(q), fresh.scores(q))
