@@ -6,7 +6,13 @@ sub-package in any folder installs without editing a hand-kept list.
 
 from setuptools import find_packages, setup
 
-CONCERNS = {"models": "vlkit.models", "agents": "vlkit.agents", "tools": "vlkit.tools", "retrieval": "vlkit.retrieval"}
+CONCERNS = {
+    "models": "vlkit.models",
+    "agents": "vlkit.agents",
+    "tools": "vlkit.tools",
+    "retrieval": "vlkit.retrieval",
+    "serve": "vlkit.serve",
+}
 
 packages = find_packages(include=["vlkit", "vlkit.*"])
 package_dir = {"vlkit": "vlkit"}

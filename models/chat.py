@@ -7,17 +7,21 @@ from typing import Any, Iterator, Literal, Sequence
 
 from langchain_core.callbacks import CallbackManagerForLLMRun
 from langchain_core.language_models import LangSmithParams
-from langchain_core.language_models.chat_models import BaseChatModel, generate_from_stream
-from langchain_core.messages import AIMessage, AIMessageChunk, BaseMessage
+from langchain_core.language_models.chat_models import BaseChatModel
+from langchain_core.messages import AIMessage, BaseMessage
 from langchain_core.runnables import Runnable
 from langchain_core.messages.ai import UsageMetadata
-from langchain_core.outputs import ChatGenerationChunk, ChatResult
-from pydantic import ConfigDict, Field, PrivateAttr, SecretStr, model_validator
+from langchain_core.outputs import ChatGeneration, ChatGenerationChunk, ChatResult
+from pydantic import ConfigDict, Field, PrivateAttr, SecretStr, ValidationError, model_validator
 
-from vlkit.models import tool_binding
+from vlkit.errors import UnsupportedContentError, UnsupportedModelError
+from vlkit.models import structured, tool_calls
 from vlkit.models.backends.base import Backend, Delta, GenerationRequest
-from vlkit.models.images import ImageLimits
-from vlkit.models.messages import to_turns
+from vlkit.models.backends.openai import env_api_key
+from vlkit.models.tool_calls import CheckedAIMessageChunk, ToolCallStream
+from vlkit.models.families import FAMILIES, FamilySpec, family_of_folder
+from vlkit.models.images import ImageLimits, visual_budget
+from vlkit.models.messages import describe_bad_content, to_turns
 
 __all__ = ["ChatQwenVL", "DEFAULT_MODEL"]
 
@@ -92,6 +96,9 @@ class ChatQwenVL(BaseChatModel):
     """openai: retries on connection errors, 429 and 5xx."""
     streaming: bool = False
     """Stream by default in ``invoke`` (LangChain convention)."""
+    family: Literal[tuple(FAMILIES)] | None = None  # type: ignore[valid-type]  # the names of FAMILIES
+    """The model's Qwen family (``config.json`` ``model_type``). transformers reads it from the checkpoint;
+    for the openai backend give it when tools need the family's coordinate convention or template."""
     native_tools: bool = True
     """openai: send ``tools`` / ``tool_choice`` natively (vLLM ``--tool-call-parser hermes``). False renders
     the tools into the prompt in the Hermes format and parses the answer, for servers that drop them."""
@@ -102,10 +109,8 @@ class ChatQwenVL(BaseChatModel):
 
     @model_validator(mode="after")
     def _check_backend(self) -> "ChatQwenVL":
-        if self.api_key is None:
-            key = os.environ.get("VLKIT_API_KEY") or os.environ.get("OPENAI_API_KEY")
-            if key:
-                self.api_key = SecretStr(key)
+        if self.api_key is None and (key := env_api_key()):
+            self.api_key = SecretStr(key)
         if self.backend == "openai" and not self.base_url:
             self.base_url = os.environ.get("OPENAI_BASE_URL") or "http://127.0.0.1:8000/v1"
         return self
@@ -170,6 +175,43 @@ class ChatQwenVL(BaseChatModel):
                 )
         return self._backend
 
+    def family_spec(self) -> FamilySpec:
+        """The :class:`~vlkit.models.families.FamilySpec` of this model, without loading its weights.
+
+        ``family`` when set; else, for the transformers backend, the checkpoint's ``config.json``. Over an
+        OpenAI-compatible server the family cannot be read: pass ``family=...``.
+        """
+        if self.family is not None:
+            return FAMILIES[self.family]
+        if self.backend == "openai":
+            raise UnsupportedModelError(
+                f"the family of served model '{self.model}' is unknown; pass family='qwen2_vl', 'qwen2_5_vl' "
+                "or 'qwen3_vl' to ChatQwenVL (or family= to the tool)"
+            )
+        loaded = getattr(self._backend, "_loaded", None)
+        if loaded is not None:
+            return loaded.family
+        from vlkit.models.backends.loading import resolve_checkpoint
+
+        return family_of_folder(resolve_checkpoint(self.model, local_files_only=self.local_files_only))
+
+    def visual_budget(self) -> tuple[int, int]:
+        """``(min_pixels, max_pixels)`` each image is resized to, as the backend will resize it.
+
+        Over an OpenAI-compatible server the server resizes; vlkit tools that need the exact size
+        (GUI coordinates) resize the image to this budget themselves before sending it.
+        """
+        device = "cpu"
+        if self.backend == "transformers":
+            loaded = getattr(self._backend, "_loaded", None)
+            if loaded is not None:
+                device = loaded.device
+            else:
+                from vlkit.models.backends.loading import pick_device
+
+                device = pick_device(self.device)
+        return visual_budget(self.family_spec(), device, min_pixels=self.min_pixels, max_pixels=self.max_pixels)
+
     def _request(self, messages: list[BaseMessage], stop: list[str] | None, **kwargs: Any) -> GenerationRequest:
         if "model" in kwargs and kwargs["model"] != self.model:
             raise TypeError(
@@ -198,6 +240,17 @@ class ChatQwenVL(BaseChatModel):
             response_schema_name=kwargs.get("response_schema_name", "response"),
         )
 
+    def _convert_input(self, model_input: Any) -> Any:
+        # LangChain builds messages from dicts and tuples here; content it cannot hold (``[42]``) fails in
+        # pydantic with a three-part validation error. Say instead what content vlkit takes.
+        try:
+            return super()._convert_input(model_input)
+        except ValidationError as exc:
+            bad = next((e["input"] for e in exc.errors() if e.get("loc", ("",))[0] == "content"), model_input)
+            items = bad if isinstance(bad, list) else [bad]
+            culprit = next((i for i in items if not isinstance(i, (str, dict))), bad)
+            raise UnsupportedContentError(describe_bad_content(culprit)) from None
+
     # ------------------------------------------------------------------ generation
 
     def _generate(
@@ -207,12 +260,11 @@ class ChatQwenVL(BaseChatModel):
         run_manager: CallbackManagerForLLMRun | None = None,
         **kwargs: Any,
     ) -> ChatResult:
-        result = generate_from_stream(self._stream(messages, stop=stop, run_manager=run_manager, **kwargs))
-        if kwargs.get("tools"):
-            message = result.generations[0].message
-            assert isinstance(message, AIMessage)
-            tool_binding.finish_invalid_tool_calls(message, kwargs["tools"])
-        return result
+        # The sum of the streamed chunks, so invoke() and stream() cannot disagree (tool-call verdicts included).
+        chunks = list(self._stream(messages, stop=stop, run_manager=run_manager, **kwargs))
+        total = chunks[0] + chunks[1:] if len(chunks) > 1 else chunks[0]
+        fields = {k: v for k, v in total.message.__dict__.items() if k not in ("type", "tool_call_chunks", "chunk_position")}
+        return ChatResult(generations=[ChatGeneration(message=AIMessage(**fields), generation_info=total.generation_info)])
 
     def _stream(
         self,
@@ -222,22 +274,18 @@ class ChatQwenVL(BaseChatModel):
         **kwargs: Any,
     ) -> Iterator[ChatGenerationChunk]:
         request = self._request(messages, stop, **kwargs)
-        sent = request
-        if request.tools and self.backend == "openai" and not self.native_tools:
-            sent = tool_binding.text_tools_request(request)
-        for chunk in self._chunks(request, self.backend_impl.stream(sent)):
+        for chunk in self._chunks(request, self.backend_impl.stream(request)):
             if run_manager and isinstance(chunk.message.content, str) and chunk.message.content:
                 run_manager.on_llm_new_token(chunk.message.content, chunk=chunk)
             yield chunk
 
     def _chunks(self, request: GenerationRequest, deltas: Iterator[Delta]) -> Iterator[ChatGenerationChunk]:
-        """Backend deltas → LangChain chunks; the last one carries usage and ``chunk_position='last'``."""
-        if request.tools and request.tool_choice != "none":
-            deltas = tool_binding.route_tool_calls(request, deltas)
-        for delta in deltas:
+        """Backend deltas → LangChain chunks; the last one carries usage, the tool-call verdicts and
+        ``chunk_position='last'``."""
+        for delta in ToolCallStream.for_request(request).run(deltas):
             if delta.text or delta.tool_call_chunks:
                 yield ChatGenerationChunk(
-                    message=AIMessageChunk(content=delta.text, tool_call_chunks=delta.tool_call_chunks)
+                    message=CheckedAIMessageChunk(content=delta.text, tool_call_chunks=delta.tool_call_chunks)
                 )
             if delta.usage is not None or delta.finish_reason is not None:
                 yield self._final_chunk(delta)
@@ -258,7 +306,9 @@ class ChatQwenVL(BaseChatModel):
             **delta.metadata,
         }
         return ChatGenerationChunk(
-            message=AIMessageChunk(content="", usage_metadata=usage, response_metadata=metadata, chunk_position="last"),
+            message=CheckedAIMessageChunk(
+                content="", usage_metadata=usage, response_metadata=metadata, chunk_position="last"
+            ),
             generation_info={"finish_reason": delta.finish_reason},
         )
 
@@ -287,7 +337,7 @@ class ChatQwenVL(BaseChatModel):
         """
         if parallel_tool_calls is not None:
             kwargs["parallel_tool_calls"] = parallel_tool_calls
-        return tool_binding.bind_tools(self, tools, tool_choice=tool_choice, **kwargs)
+        return tool_calls.bind_tools(self, tools, tool_choice=tool_choice, **kwargs)
 
     def with_structured_output(
         self,
@@ -313,4 +363,4 @@ class ChatQwenVL(BaseChatModel):
             llm.with_structured_output(Invoice).invoke([HumanMessage(content=[image_block, "Read the invoice."])])
             ```
         """
-        return tool_binding.with_structured_output(self, schema, method=method, include_raw=include_raw, **kwargs)
+        return structured.with_structured_output(self, schema, method=method, include_raw=include_raw, **kwargs)

@@ -22,7 +22,9 @@ import threading
 import weakref
 from typing import Any
 
-from vlkit.errors import MissingExtraError
+from vlkit.errors import InvalidArgumentError
+from vlkit.extras import require
+from vlkit.models.tool_calls import tool_name, tool_parameters
 
 __all__ = [
     "GrammarLogitsProcessor",
@@ -32,11 +34,8 @@ __all__ = [
     "tool_call_processor",
 ]
 
-try:
-    import torch
-    from transformers import LogitsProcessor
-except ImportError as exc:  # pragma: no cover - the module is only imported by the local backend
-    raise MissingExtraError("transformers", "local", "local generation") from exc
+torch = require("torch", "local", "local generation")
+LogitsProcessor = require("transformers", "local", "local generation").LogitsProcessor
 
 TOOL_CALL_BEGIN = '<tool_call>\n{"name": "'
 ARGUMENTS_PREFIX = '", "arguments": '
@@ -59,11 +58,7 @@ _MAX_CLOSING = 512
 
 
 def _xgrammar():
-    try:
-        import xgrammar
-    except ImportError as exc:
-        raise MissingExtraError("xgrammar", "structured", "grammar-constrained decoding") from exc
-    return xgrammar
+    return require("xgrammar", "structured", "grammar-constrained decoding")
 
 
 def stop_token_ids(tokenizer: Any) -> list[int]:
@@ -165,13 +160,13 @@ def tool_call_processor(
     ``parallel``); a tool's name — exactly one call to that tool. (``"auto"`` and ``"none"`` are not
     constrained; do not call this.)
     """
-    names = [_name(tool) for tool in tools]
+    names = [tool_name(tool) for tool in tools]
     if tool_choice in {"required", "any"}:
         allowed, single = list(tools), not parallel
     elif tool_choice in names:
         allowed, single = [tools[names.index(tool_choice)]], True
     else:
-        raise ValueError(
+        raise InvalidArgumentError(
             f"tool_choice '{tool_choice}' is not enforceable; use 'required', 'any' or one of: {', '.join(names)}"
         )
     compiler = _compiler(tokenizer, vocab_size)
@@ -181,8 +176,8 @@ def tool_call_processor(
 
         tags = [
             TagFormat(
-                begin=TOOL_CALL_BEGIN + _name(tool) + ARGUMENTS_PREFIX,
-                content=JSONSchemaFormat(json_schema=_parameters(tool), max_whitespace_cnt=1),
+                begin=TOOL_CALL_BEGIN + tool_name(tool) + ARGUMENTS_PREFIX,
+                content=JSONSchemaFormat(json_schema=tool_parameters(tool), max_whitespace_cnt=1),
                 end=TOOL_CALL_END,
             )
             for tool in allowed
@@ -190,7 +185,7 @@ def tool_call_processor(
         calls = TagsWithSeparatorFormat(tags=tags, separator=CALL_SEPARATOR, at_least_one=True, stop_after_first=single)
         return grammar_compiler.compile_structural_tag(StructuralTag(format=calls))
 
-    key = _schema_key("tools:" + ("one" if single else "many"), [_parameters(t) | {"$name": _name(t)} for t in allowed])
+    key = _schema_key("tools:" + ("one" if single else "many"), [tool_parameters(t) | {"$name": tool_name(t)} for t in allowed])
     grammar = compiler.compiled(key, build)
     return GrammarLogitsProcessor(grammar, compiler, max_new_tokens=max_new_tokens)
 
@@ -204,7 +199,7 @@ def processors_for(loaded: Any, request: Any) -> list["GrammarLogitsProcessor"]:
     if request.response_schema is not None:
         schema = request.response_schema
         return [json_schema_processor(loaded.tokenizer, schema, vocab_size, max_new_tokens=request.max_tokens)]
-    if request.tools and request.tool_choice not in (None, "auto", "none"):
+    if request.forces_tool_call:
         parallel = bool(getattr(request, "parallel_tool_calls", None))
         return [
             tool_call_processor(
@@ -226,15 +221,6 @@ def model_vocab_size(model: Any) -> int:
         return int(head.weight.shape[0])
     config = getattr(model.config, "text_config", model.config)
     return int(config.vocab_size)
-
-
-def _name(tool: dict[str, Any]) -> str:
-    return str(tool.get("function", tool).get("name", ""))
-
-
-def _parameters(tool: dict[str, Any]) -> dict[str, Any]:
-    params = tool.get("function", tool).get("parameters") or {"type": "object", "properties": {}}
-    return dict(params)
 
 
 class GrammarLogitsProcessor(LogitsProcessor):

@@ -63,7 +63,7 @@ def family_for_model_type(model_type: str) -> FamilySpec:
         return FAMILIES[model_type]
     except KeyError:
         raise UnsupportedModelError(
-            f"model_type '{model_type}' is not supported; vlkit runs {', '.join(sorted(FAMILIES))} "
+            f"model_type '{model_type}' is not supported; vlkit runs {', '.join(FAMILIES)} "
             "checkpoints (Qwen2-VL, Qwen2.5-VL, Qwen3-VL)"
         ) from None
 

@@ -19,6 +19,7 @@ import binascii
 import io
 import math
 import mimetypes
+import re
 import warnings
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -35,6 +36,8 @@ __all__ = [
     "image_from_block",
     "is_image_block",
     "smart_resize",
+    "visual_budget",
+    "resized_size",
 ]
 
 SUPPORTED_FORMATS = {"PNG", "JPEG", "WEBP", "GIF", "BMP", "TIFF"}
@@ -62,6 +65,8 @@ class ImageInput:
     max_pixels: int | None = None
     size: tuple[int, int] | None = field(default=None)
     """(width, height) from the header; None for a remote URL not fetched yet."""
+    source: str = "image"
+    """Where the image came from (a path, a URL, "base64 image"), for error messages."""
 
     @property
     def is_remote(self) -> bool:
@@ -80,7 +85,7 @@ class ImageInput:
                 image = Image.open(io.BytesIO(self.data))
                 image.load()
         except Exception as exc:  # PIL raises many types for broken data
-            raise ImageUnreadableError(f"cannot decode image: {exc}") from exc
+            raise ImageUnreadableError(f"cannot decode {self.source}: {_reason(exc)}") from None
         return image.convert("RGB")
 
     def to_data_url(self) -> str:
@@ -111,7 +116,7 @@ def image_from_block(block: dict[str, Any], limits: ImageLimits | None = None) -
         image = block["image"]
         if isinstance(image, Image.Image):
             _check_area(image.size, limits, "PIL image")
-            return ImageInput(pil=image, size=image.size, **budget)
+            return ImageInput(pil=image, size=image.size, source="PIL image", **budget)
         if isinstance(image, (str, Path)):
             return _from_reference(str(image), limits, budget)
         raise UnsupportedImageFormatError(f"'image' must be a PIL image, a path or a URL, got {type(image).__name__}")
@@ -140,7 +145,7 @@ def _from_reference(ref: str, limits: ImageLimits, budget: dict[str, Any]) -> Im
         return _from_base64(payload, header[5:].split(";")[0] or None, limits, budget)
     parsed = urlparse(ref)
     if parsed.scheme in {"http", "https"}:
-        return ImageInput(url=ref, **budget)
+        return ImageInput(url=ref, source=ref, **budget)
     if parsed.scheme == "file":
         path = Path(unquote(parsed.path))
     elif parsed.scheme and len(parsed.scheme) > 1:
@@ -160,7 +165,7 @@ def _from_file(path: Path, limits: ImageLimits, budget: dict[str, Any]) -> Image
         )
     data = path.read_bytes()
     mime, size = _probe(data, limits, str(path))
-    return ImageInput(data=data, mime_type=mime, size=size, **budget)
+    return ImageInput(data=data, mime_type=mime, size=size, source=str(path), **budget)
 
 
 def _from_base64(payload: str, mime_type: str | None, limits: ImageLimits, budget: dict[str, Any]) -> ImageInput:
@@ -171,11 +176,17 @@ def _from_base64(payload: str, mime_type: str | None, limits: ImageLimits, budge
     except (binascii.Error, ValueError) as exc:
         raise ImageUnreadableError(f"image base64 data is not valid base64: {exc}") from None
     mime, size = _probe(data, limits, "base64 image")
-    return ImageInput(data=data, mime_type=mime or mime_type, size=size, **budget)
+    return ImageInput(data=data, mime_type=mime or mime_type, size=size, source="base64 image", **budget)
 
 
 def _probe(data: bytes, limits: ImageLimits, what: str) -> tuple[str, tuple[int, int]]:
-    """Read format and size from the header only (no pixel decoding)."""
+    """Read format and size from the header, and check the file is complete (no pixel decoding).
+
+    A truncated file (a half-copied JPEG) is refused here, in milliseconds and before any model loads,
+    rather than when the backend decodes it.
+    """
+    if not data:
+        raise ImageUnreadableError(f"{what} is empty (0 bytes); pass an image file with content")
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", Image.DecompressionBombWarning)
@@ -184,12 +195,14 @@ def _probe(data: bytes, limits: ImageLimits, what: str) -> tuple[str, tuple[int,
     except Image.DecompressionBombError:
         raise ImageTooLargeError(f"{what} is a decompression bomb (too many pixels); refused before decoding") from None
     except Exception as exc:
-        raise ImageUnreadableError(f"{what} is not a readable image ({exc.__class__.__name__}: {exc})") from None
+        raise ImageUnreadableError(f"{what} is not a readable image ({_reason(exc)})") from None
     if fmt not in SUPPORTED_FORMATS:
         raise UnsupportedImageFormatError(
             f"{what} is {fmt or 'of unknown format'}; supported: {', '.join(sorted(SUPPORTED_FORMATS))}"
         )
     _check_area(size, limits, what)
+    if not _complete(data, fmt):
+        raise ImageUnreadableError(f"{what} is truncated (the {fmt} data ends early); copy or download it again")
     return Image.MIME.get(fmt) or mimetypes.types_map.get("." + fmt.lower(), "image/png"), size
 
 
@@ -202,6 +215,34 @@ def _check_area(size: tuple[int, int], limits: ImageLimits, what: str) -> None:
         )
     if width < 1 or height < 1:
         raise ImageUnreadableError(f"{what} has no pixels ({width}x{height})")
+
+
+def _reason(exc: Exception) -> str:
+    """PIL's message without the ``<_io.BytesIO object at 0x…>`` it names instead of the file."""
+    text = re.sub(r"\s*<_io\.BytesIO object at 0x[0-9a-fA-F]+>", "", str(exc)).strip()
+    return f"{exc.__class__.__name__}: {text}" if text else exc.__class__.__name__
+
+
+def _complete(data: bytes, fmt: str) -> bool:
+    """Whether the encoded image is whole: a JPEG's end-of-image marker after its first scan, a PNG's
+    IEND chunk, a WebP's RIFF size. Other formats are not checked here (their decoder reports it)."""
+    if fmt == "JPEG":
+        position = 2  # after SOI; walk the marker segments to the main image's first scan (SOS)
+        while position + 4 <= len(data) and data[position] == 0xFF:
+            marker = data[position + 1]
+            if marker == 0xFF:  # fill byte
+                position += 1
+                continue
+            length = int.from_bytes(data[position + 2 : position + 4], "big")
+            if marker == 0xDA:
+                return b"\xff\xd9" in data[position + 2 + length :]
+            position += 2 + length
+        return False
+    if fmt == "PNG":
+        return b"IEND" in data
+    if fmt == "WEBP":
+        return len(data) >= 8 + int.from_bytes(data[4:8], "little")
+    return True
 
 
 def _fetch(url: str, limits: ImageLimits, timeout: float) -> tuple[bytes, str | None]:
@@ -244,3 +285,21 @@ def smart_resize(height: int, width: int, factor: int, min_pixels: int, max_pixe
         h_bar = math.ceil(height * beta / factor) * factor
         w_bar = math.ceil(width * beta / factor) * factor
     return h_bar, w_bar
+
+
+def visual_budget(
+    family: Any, device: str, *, min_pixels: int | None = None, max_pixels: int | None = None
+) -> tuple[int, int]:
+    """The ``(min_pixels, max_pixels)`` an image is resized to: explicit values first, else the family's
+    default for ``device`` (256 visual tokens on CPU, 1280 on GPU). ChatQwenVL's transformers backend and
+    every tool that must know the size the model saw (the GUI planner's coordinates) call this one function.
+    """
+    default_max = family.cpu_max_pixels if device == "cpu" else family.gpu_max_pixels
+    low = min_pixels or family.min_pixels
+    return low, max(max_pixels or default_max, low)
+
+
+def resized_size(family: Any, width: int, height: int, min_pixels: int, max_pixels: int) -> tuple[int, int]:
+    """``(width, height)`` of a ``width`` × ``height`` image after Qwen's smart_resize for ``family``."""
+    h, w = smart_resize(height, width, family.factor, min_pixels, max_pixels)
+    return w, h

@@ -11,7 +11,7 @@ from langchain_core.messages import AIMessage, BaseMessage, ChatMessage, HumanMe
 from vlkit.errors import UnsupportedContentError
 from vlkit.models.images import ImageInput, ImageLimits, image_from_block, is_image_block
 
-__all__ = ["Turn", "ToolCallRecord", "to_turns"]
+__all__ = ["Turn", "ToolCallRecord", "describe_bad_content", "to_turns"]
 
 Role = Literal["system", "user", "assistant", "tool"]
 
@@ -50,9 +50,14 @@ _ROLES: dict[type, Role] = {SystemMessage: "system", HumanMessage: "user", AIMes
 def to_turns(messages: Sequence[BaseMessage], limits: ImageLimits | None = None) -> list[Turn]:
     """Convert LangChain messages, loading and checking every image (see :mod:`vlkit.models.images`)."""
     turns: list[Turn] = []
-    for message in messages:
+    for position, message in enumerate(messages):
         role = _role_of(message)
         turn = Turn(role=role, content=_content_parts(message.content, limits))
+        if role == "user" and not turn.images and not turn.text:
+            raise UnsupportedContentError(
+                f"message {position} ({type(message).__name__}) is empty; give it text or an image block, "
+                'e.g. HumanMessage("Describe the image") or [{"type": "image", "path": "x.png"}, "Describe it"]'
+            )
         if isinstance(message, AIMessage):
             turn.tool_calls = [
                 ToolCallRecord(id=call.get("id") or f"call_{i}", name=call["name"], args=dict(call.get("args") or {}))
@@ -86,16 +91,18 @@ def _content_parts(content: str | list[Any], limits: ImageLimits | None) -> list
         elif is_image_block(block):
             parts.append(image_from_block(block, limits))
         elif isinstance(block, dict) and block.get("type") == "text":
-            parts.append(str(block.get("text", "")))
+            if not isinstance(block.get("text"), str):
+                raise UnsupportedContentError(
+                    f"a text block needs 'text' as a string, got {block.get('text')!r}: "
+                    'write {"type": "text", "text": "…"}'
+                )
+            parts.append(block["text"])
         elif isinstance(block, dict) and block.get("type") in {"tool_use", "tool_call", "reasoning", "thinking"}:
             continue  # carried by AIMessage.tool_calls / not replayed to the model
         elif isinstance(block, dict) and block.get("type") == "json":
             parts.append(json.dumps(block.get("json"), ensure_ascii=False))
         else:
-            kind = block.get("type") if isinstance(block, dict) else type(block).__name__
-            raise UnsupportedContentError(
-                f"unsupported content block '{kind}'; vlkit accepts text and image blocks"
-            )
+            raise UnsupportedContentError(describe_bad_content(block))
     return parts
 
 
@@ -106,3 +113,12 @@ def _merge_system(turns: list[Turn]) -> list[Turn]:
         return turns
     merged = Turn(role="system", content=["\n\n".join(t.text for t in systems)])
     return [merged] + [t for t in turns if t.role != "system"]
+
+
+def describe_bad_content(block: Any) -> str:
+    """The message for content vlkit cannot use: what it got, and what it accepts."""
+    kind = f"block of type '{block.get('type')}'" if isinstance(block, dict) else f"{type(block).__name__} {block!r:.40}"
+    return (
+        f"unsupported message content: {kind}; content is a string or a list of strings, "
+        '{"type": "text", "text": …} and image blocks ({"type": "image", "path" | "url" | "base64": …})'
+    )

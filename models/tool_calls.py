@@ -1,62 +1,52 @@
-"""Tool calls in the Hermes ("nous") format the Qwen models are trained on.
+"""Tools bound to :class:`~vlkit.models.ChatQwenVL`: binding, checking the calls, and streaming them.
 
-Tools go into the system message as JSON schemas inside ``<tools>…</tools>``; the model answers with
-one or more ``<tool_call>\\n{"name": …, "arguments": {…}}\\n</tool_call>`` blocks; results come back in a
-user turn as ``<tool_response>…</tool_response>``. This module renders that format for chat templates
-that drop ``tools`` (Qwen2-VL, Qwen2.5-VL) and parses it back, whole (:func:`parse_tool_calls`) or
-while streaming (:class:`StreamingToolCallParser`). Parsing never raises: a call that cannot be used
-becomes an ``invalid_tool_calls`` entry carrying the raw text and an error that names the valid tools.
+* :func:`bind_tools` converts tools to OpenAI-format schemas and binds them as the ``tools`` /
+  ``tool_choice`` call options (``"auto"``, ``"none"``, ``"any"`` / ``"required"`` / ``True``, a name).
+* :func:`validate_tool_call` is the one check of a call against the bound tools: an unknown name or
+  arguments that do not fit the tool's schema give a :class:`~vlkit.errors.ToolCallError` whose text
+  names what is valid — what an agent loop feeds back to the model.
+* :class:`ToolCallStream` turns a backend's deltas into LangChain chunks: Hermes ``<tool_call>`` text
+  (every local model; servers without a tool parser) and native tool-call pieces alike become
+  ``tool_call_chunks``, the name first, then the argument text as it is generated. When the stream
+  ends it checks every call and puts the verdicts on the last chunk; :class:`CheckedAIMessageChunk`
+  applies them when chunks are added up, so ``stream()``, ``invoke()``, ``batch()`` and the async
+  forms all give the same ``tool_calls`` / ``invalid_tool_calls`` with the same error texts.
 """
 
 from __future__ import annotations
 
-import ast
 import json
-import re
-import uuid
 from dataclasses import dataclass, field
-from importlib import resources
-from string import Template
-from typing import Any, Iterable, Union
+from typing import TYPE_CHECKING, Any, Iterator, Sequence
 
+import jsonschema
+from langchain_core.messages import AIMessage, AIMessageChunk
 from langchain_core.messages.tool import InvalidToolCall, ToolCall, invalid_tool_call, tool_call
+from langchain_core.runnables import Runnable
+from langchain_core.utils.function_calling import convert_to_openai_tool
+from pydantic import model_validator
+from typing_extensions import Self
 
-from vlkit.models.families import FamilySpec
-from vlkit.models.images import ImageInput
-from vlkit.models.messages import Turn
+from vlkit.errors import InvalidArgumentError, ToolCallError
+from vlkit.models import hermes
+from vlkit.models.backends.base import Delta, GenerationRequest
+
+if TYPE_CHECKING:
+    from vlkit.models.chat import ChatQwenVL
 
 __all__ = [
-    "CALL_OPEN",
-    "CALL_CLOSE",
-    "ParsedToolCalls",
-    "StreamingToolCallParser",
-    "TextPiece",
-    "ToolCallEvent",
-    "new_call_id",
-    "parse_tool_calls",
-    "prepare_turns_for_template",
-    "render_tool_call",
-    "render_tool_response",
-    "render_tools_system",
+    "CHECKS_KEY",
+    "CheckedAIMessageChunk",
+    "ToolCallStream",
+    "bind_tools",
+    "normalize_tool_choice",
     "tool_name",
+    "tool_parameters",
+    "validate_tool_call",
 ]
 
-CALL_OPEN = "<tool_call>"
-CALL_CLOSE = "</tool_call>"
-RESPONSE_OPEN = "<tool_response>"
-RESPONSE_CLOSE = "</tool_response>"
-
-
-def _prompt(name: str) -> str:
-    return resources.files("vlkit.models").joinpath("prompts", name).read_text(encoding="utf-8")
-
-
-def _dumps(value: Any) -> str:
-    # Qwen templates write JSON with transformers' ``tojson``: default separators, non-ASCII kept.
-    return json.dumps(value, ensure_ascii=False)
-
-
-# --------------------------------------------------------------------------- rendering
+CHECKS_KEY = "tool_call_checks"
+"""``response_metadata`` key of the last chunk: ``{index: {"args": …, "error": str | None}}`` per call."""
 
 
 def tool_name(tool: dict[str, Any]) -> str:
@@ -64,355 +54,201 @@ def tool_name(tool: dict[str, Any]) -> str:
     return str(tool.get("function", tool).get("name", ""))
 
 
-def render_tools_system(tools: list[dict[str, Any]], system_text: str = "") -> str:
-    """The system message with the Hermes tools block, as the Qwen2.5 / Qwen3 templates write it.
-
-    ``system_text`` (may be empty) comes first, separated by a blank line, like the templates do.
-    """
-    block = Template(_prompt("hermes_tools_system.txt")).substitute(tools="\n".join(_dumps(t) for t in tools))
-    return f"{system_text}\n\n{block}" if system_text else block
+def tool_parameters(tool: dict[str, Any]) -> dict[str, Any]:
+    """The JSON schema of an OpenAI-format tool's arguments (an empty object schema when it has none)."""
+    return dict(tool.get("function", tool).get("parameters") or {"type": "object", "properties": {}})
 
 
-def render_tool_call(name: str, args: dict[str, Any] | str) -> str:
-    """One call as the model writes it (the Qwen templates' own spelling)."""
-    arguments = args if isinstance(args, str) else _dumps(args)
-    return f'{CALL_OPEN}\n{{"name": "{name}", "arguments": {arguments}}}\n{CALL_CLOSE}'
-
-
-def render_tool_response(content: str) -> str:
-    """A tool's result as the Qwen templates wrap it inside the user turn."""
-    return f"\n{RESPONSE_OPEN}\n{content}\n{RESPONSE_CLOSE}"
-
-
-def prepare_turns_for_template(
-    turns: list[Turn], tools: list[dict[str, Any]] | None, family: FamilySpec
-) -> tuple[list[Turn], list[dict[str, Any]] | None]:
-    """Shape ``turns`` for the checkpoint's chat template; return ``(turns, tools_for_template)``.
-
-    Qwen3-VL's template renders ``tools``, assistant ``tool_calls`` and ``tool`` turns itself, so the
-    turns pass through unchanged. The Qwen2-VL / Qwen2.5-VL template ignores all three: here the tools
-    go into the system turn, calls into the assistant text, and runs of ``tool`` turns into one user turn
-    of ``<tool_response>`` blocks (images in tool results are kept in place).
-    """
-    if family.template_supports_tools:
-        return turns, tools or None
-    return render_turns_as_text(turns, tools), None
-
-
-def render_turns_as_text(turns: list[Turn], tools: list[dict[str, Any]] | None) -> list[Turn]:
-    """Rewrite tool-related turns into plain system/user/assistant turns in the Hermes format."""
-    out: list[Turn] = []
-    rest = turns
-    if tools:
-        if turns and turns[0].role == "system":
-            system_text, rest = turns[0].text, turns[1:]
-        else:
-            system_text = _prompt("default_system.txt")
-        out.append(Turn(role="system", content=[render_tools_system(tools, system_text)]))
-    previous_role = ""
-    for turn in rest:
-        if turn.role == "tool":
-            # Consecutive results share one user turn, as in the Qwen templates.
-            opening = RESPONSE_OPEN + "\n" if previous_role != "tool" else "\n" + RESPONSE_OPEN + "\n"
-            parts: list[str | ImageInput] = [opening, *turn.content, "\n" + RESPONSE_CLOSE]
-            if previous_role == "tool":
-                out[-1].content.extend(parts)
-            else:
-                out.append(Turn(role="user", content=parts))
-        elif turn.role == "assistant" and turn.tool_calls:
-            calls = "\n".join(render_tool_call(call.name, call.args) for call in turn.tool_calls)
-            text = turn.text
-            out.append(Turn(role="assistant", content=[f"{text}\n{calls}" if text else calls]))
-        else:
-            out.append(Turn(role=turn.role, content=list(turn.content), name=turn.name))
-        previous_role = turn.role
-    return out
-
-
-# --------------------------------------------------------------------------- parsing
-
-
-def new_call_id() -> str:
-    """A fresh tool-call id in the OpenAI spelling."""
-    return f"call_{uuid.uuid4().hex[:24]}"
-
-
-@dataclass
-class ParsedToolCalls:
-    """The text outside calls, the usable calls and the unusable ones."""
-
-    content: str
-    tool_calls: list[ToolCall] = field(default_factory=list)
-    invalid_tool_calls: list[InvalidToolCall] = field(default_factory=list)
-
-
-_TAGGED = re.compile(re.escape(CALL_OPEN) + r"(.*?)(?:" + re.escape(CALL_CLOSE) + r"|\Z)", re.DOTALL)
-_FENCE = re.compile(r"```[ \t]*(?:json|JSON|tool_call)?[ \t]*\n?(.*?)(?:```|\Z)", re.DOTALL)
-
-
-def parse_tool_calls(text: str, allowed_names: Iterable[str] | None = None) -> ParsedToolCalls:
-    """Split a Qwen answer into content and tool calls.
-
-    Recognised: ``<tool_call>`` blocks (several, with text around them, a missing closing tag at the
-    end, a ```` ```json ```` fence inside); with no tags, a fenced or bare JSON object that is a call
-    (``{"name": …, "arguments": …}``). JSON may use single quotes or trailing commas. A call naming a
-    tool not in ``allowed_names``, or whose JSON is truncated or malformed, becomes an invalid call.
-    """
-    allowed = None if allowed_names is None else list(allowed_names)
-    calls: list[ToolCall] = []
-    invalid: list[InvalidToolCall] = []
-    pieces: list[str] = []
-    position = 0
-    for match in _TAGGED.finditer(text):
-        pieces.append(text[position : match.start()])
-        position = match.end()
-        _add(_parse_body(match.group(1), allowed), calls, invalid)
-    pieces.append(text[position:])
-    if not calls and not invalid:
-        return _parse_untagged(text, allowed)
-    return ParsedToolCalls("".join(pieces).strip(), calls, invalid)
-
-
-def _add(result: ToolCall | InvalidToolCall, calls: list[ToolCall], invalid: list[InvalidToolCall]) -> None:
-    if result.get("type") == "invalid_tool_call":
-        invalid.append(result)  # type: ignore[arg-type]
-    else:
-        calls.append(result)  # type: ignore[arg-type]
-
-
-def _parse_untagged(text: str, allowed: list[str] | None) -> ParsedToolCalls:
-    """Calls written without tags: a fenced JSON block or the whole answer as a call object."""
-    calls: list[ToolCall] = []
-    invalid: list[InvalidToolCall] = []
-    pieces: list[str] = []
-    position = 0
-    for match in _FENCE.finditer(text):
-        value = _loads_lenient(match.group(1))
-        if _looks_like_call(value):
-            pieces.append(text[position : match.start()])
-            position = match.end()
-            _add(_call_from_value(value, match.group(1).strip(), allowed), calls, invalid)
-    pieces.append(text[position:])
-    if not calls and not invalid:
-        value = _loads_lenient(text.strip()) if text.strip().startswith("{") else None
-        if _looks_like_call(value):
-            _add(_call_from_value(value, text.strip(), allowed), calls, invalid)
-            return ParsedToolCalls("", calls, invalid)
-        return ParsedToolCalls(text)
-    return ParsedToolCalls("".join(pieces).strip(), calls, invalid)
-
-
-def _looks_like_call(value: Any) -> bool:
-    return isinstance(value, dict) and isinstance(value.get("name"), str) and (
-        "arguments" in value or "parameters" in value or len(value) == 1
+def normalize_tool_choice(tool_choice: Any, tools: list[dict[str, Any]]) -> str | None:
+    """LangChain's spellings of ``tool_choice`` → ``None``, ``"auto"``, ``"none"``, ``"required"`` or a name."""
+    names = [tool_name(t) for t in tools]
+    if tool_choice is None:
+        return None
+    if tool_choice is True or tool_choice == "any":
+        return "required"
+    if tool_choice is False:
+        return "none"
+    if isinstance(tool_choice, dict):
+        tool_choice = (tool_choice.get("function") or {}).get("name") or tool_choice.get("name")
+    if tool_choice in {"auto", "none", "required"}:
+        return str(tool_choice)
+    if isinstance(tool_choice, str) and tool_choice in names:
+        return tool_choice
+    raise InvalidArgumentError(
+        f"tool_choice {tool_choice!r} is not one of 'auto', 'none', 'any', 'required' or a bound tool "
+        f"({', '.join(names) or 'no tools bound'})"
     )
 
 
-def _parse_body(body: str, allowed: list[str] | None) -> ToolCall | InvalidToolCall:
-    raw = body.strip()
-    fenced = _FENCE.fullmatch(raw)
-    candidate = fenced.group(1).strip() if fenced else raw
-    value = _loads_lenient(candidate)
-    if value is None:
-        name = _guess_name(candidate)
-        what = "is truncated" if _unbalanced(candidate) else "is not valid JSON"
-        return invalid_tool_call(name=name, args=raw, id=new_call_id(), error=f"the tool call {what}: {raw!r}")
-    return _call_from_value(value, raw, allowed)
+def bind_tools(
+    model: "ChatQwenVL", tools: Sequence[Any], *, tool_choice: Any = None, **kwargs: Any
+) -> Runnable[Any, AIMessage]:
+    """Bind ``tools`` (LangChain tools, pydantic models, functions or OpenAI dicts) to ``model``."""
+    formatted = [convert_to_openai_tool(t) for t in tools]
+    return model.bind(tools=formatted, tool_choice=normalize_tool_choice(tool_choice, formatted), **kwargs)
 
 
-def _call_from_value(value: Any, raw: str, allowed: list[str] | None) -> ToolCall | InvalidToolCall:
-    call_id = new_call_id()
-    if not isinstance(value, dict) or not isinstance(value.get("name"), str):
-        return invalid_tool_call(
-            name=None, args=raw, id=call_id, error='a tool call must be {"name": <tool>, "arguments": {…}}'
-        )
-    name = value["name"]
-    args = value.get("arguments", value.get("parameters", {}))
-    if isinstance(args, str):
-        decoded = _loads_lenient(args) if args.strip() else {}
-        args = decoded if isinstance(decoded, dict) else args
-    if args is None:
-        args = {}
-    if allowed is not None and name not in allowed:
-        available = ", ".join(allowed) or "(none)"
-        return invalid_tool_call(
-            name=name, args=raw, id=call_id, error=f"Unknown tool '{name}'; available: {available}"
-        )
+def validate_tool_call(call: ToolCall | dict[str, Any], tools: Sequence[dict[str, Any]]) -> ToolCallError | None:
+    """Check one parsed call (``name``, ``args``) against OpenAI-format ``tools``; None when it is usable.
+
+    Example:
+        ```python
+        error = validate_tool_call({"name": "nope", "args": {}}, [convert_to_openai_tool(add)])
+        str(error)  # "Unknown tool 'nope'; available: add"
+        ```
+    """
+    names = [tool_name(t) for t in tools]
+    name = call.get("name")
+    if name not in names:
+        return ToolCallError.unknown_tool(name, names)
+    args = call.get("args")
     if not isinstance(args, dict):
-        return invalid_tool_call(
-            name=name, args=raw, id=call_id, error=f"the arguments of '{name}' must be a JSON object"
+        return ToolCallError.invalid_arguments(name, "the arguments must be a JSON object")
+    schema = tool_parameters(tools[names.index(name)])
+    errors = sorted(jsonschema.validators.validator_for(schema)(schema).iter_errors(args), key=lambda e: list(e.path))
+    if errors:
+        return ToolCallError.invalid_arguments(
+            name, "; ".join(f"{'/'.join(map(str, e.path)) or '(root)'}: {e.message}" for e in errors[:3])
         )
-    return tool_call(name=name, args=args, id=call_id)
-
-
-_NAME = re.compile(r"""["']name["']\s*:\s*["']([^"']+)["']""")
-
-
-def _guess_name(text: str) -> str | None:
-    match = _NAME.search(text)
-    return match.group(1) if match else None
-
-
-def _unbalanced(text: str) -> bool:
-    depth, in_string, escaped, quote = 0, False, False, ""
-    for char in text:
-        if in_string:
-            if escaped:
-                escaped = False
-            elif char == "\\":
-                escaped = True
-            elif char == quote:
-                in_string = False
-        elif char in "\"'":
-            in_string, quote = True, char
-        elif char in "{[":
-            depth += 1
-        elif char in "}]":
-            depth -= 1
-    return depth > 0 or in_string
-
-
-_TRAILING_COMMA = re.compile(r",(\s*[}\]])")
-
-
-def _loads_lenient(text: str) -> Any:
-    """JSON, else JSON without trailing commas, else a Python-literal reading (single quotes). ``None`` if none."""
-    text = text.strip()
-    if not text:
-        return None
-    for attempt in (text, _TRAILING_COMMA.sub(r"\1", text)):
-        try:
-            return json.loads(attempt)
-        except (json.JSONDecodeError, RecursionError):
-            pass
-    try:
-        return _literal(ast.parse(text, mode="eval").body)
-    except (SyntaxError, ValueError, RecursionError, MemoryError):
-        return None
-
-
-_NAMES = {"true": True, "false": False, "null": None, "True": True, "False": False, "None": None}
-
-
-def _literal(node: ast.AST) -> Any:
-    """A JSON-like value from a Python expression: dicts, lists, strings, numbers, true/false/null."""
-    if isinstance(node, ast.Dict):
-        return {_literal(k): _literal(v) for k, v in zip(node.keys, node.values) if k is not None}
-    if isinstance(node, (ast.List, ast.Tuple)):
-        return [_literal(element) for element in node.elts]
-    if isinstance(node, ast.Constant) and isinstance(node.value, (str, int, float, bool, type(None))):
-        return node.value
-    if isinstance(node, ast.Name) and node.id in _NAMES:
-        return _NAMES[node.id]
-    if isinstance(node, ast.UnaryOp) and isinstance(node.op, (ast.USub, ast.UAdd)):
-        value = _literal(node.operand)
-        if isinstance(value, (int, float)) and not isinstance(value, bool):
-            return -value if isinstance(node.op, ast.USub) else value
-    raise ValueError(f"not a JSON-like literal: {type(node).__name__}")
+    return None
 
 
 # --------------------------------------------------------------------------- streaming
 
 
 @dataclass
-class TextPiece:
-    """Answer text outside any tool call."""
-
-    text: str
+class _Call:
+    index: int
+    id: str
+    name: str | None = None
+    args: str = ""
+    """The argument text streamed for this call."""
+    parsed: ToolCall | InvalidToolCall | None = None
+    """The Hermes parser's reading of the whole call (None for native calls)."""
 
 
 @dataclass
-class ToolCallEvent:
-    """A completed call (valid or not), numbered in order of appearance."""
+class ToolCallStream:
+    """Backend deltas → deltas whose tool calls are ``tool_call_chunks``, and the verdict on each call.
 
-    index: int
-    call: ToolCall | InvalidToolCall
-
-    @property
-    def valid(self) -> bool:
-        return self.call.get("type") != "invalid_tool_call"
-
-    def chunk(self) -> dict[str, Any]:
-        """The call as a LangChain ``ToolCallChunk`` dict (``args`` as a JSON string)."""
-        args = self.call["args"]
-        return {
-            "type": "tool_call_chunk",
-            "name": self.call.get("name"),
-            "args": args if isinstance(args, str) else _dumps(args),
-            "id": self.call.get("id"),
-            "index": self.index,
-        }
-
-
-StreamEvent = Union[TextPiece, ToolCallEvent]
-
-
-class StreamingToolCallParser:
-    """Incremental :func:`parse_tool_calls` for tagged calls: feed text deltas, get events.
-
-    Text outside calls is passed on as soon as it cannot be the start of ``<tool_call>``; a call is
-    reported once its closing tag (or the end of the stream, via :meth:`finish`) arrives.
-
-    >>> parser = StreamingToolCallParser(["add"])
-    >>> events = parser.feed('Sure.<tool_call>\\n{"name": "add", "arguments": {"a": 1}}\\n</tool_call>')
-    >>> [type(e).__name__ for e in events + parser.finish()]
-    ['TextPiece', 'ToolCallEvent']
+    One instance serves one generation. ``tools`` are the bound OpenAI-format tools; with none bound (or
+    ``tool_choice="none"``) the deltas pass through untouched.
     """
 
-    def __init__(self, allowed_names: Iterable[str] | None = None) -> None:
-        self.allowed = None if allowed_names is None else list(allowed_names)
-        self._buffer = ""
-        self._in_call = False
-        self._count = 0
-        self.text = ""
-        """Everything fed so far."""
+    tools: list[dict[str, Any]] | None
+    calls: dict[int, _Call] = field(default_factory=dict)
+    _started: bool = False
 
-    def feed(self, delta: str) -> list[StreamEvent]:
-        self.text += delta
-        self._buffer += delta
-        events: list[StreamEvent] = []
-        while True:
-            if self._in_call:
-                end = self._buffer.find(CALL_CLOSE)
-                if end < 0:
-                    return events
-                events.append(self._call(self._buffer[:end]))
-                self._buffer = self._buffer[end + len(CALL_CLOSE) :]
-                self._in_call = False
-                continue
-            start = self._buffer.find(CALL_OPEN)
-            if start >= 0:
-                if start:
-                    events.append(TextPiece(self._buffer[:start]))
-                self._buffer = self._buffer[start + len(CALL_OPEN) :]
-                self._in_call = True
-                continue
-            keep = _partial_suffix(self._buffer, CALL_OPEN)
-            ready = self._buffer[: len(self._buffer) - keep]
-            if ready:
-                events.append(TextPiece(ready))
-            self._buffer = self._buffer[len(ready) :]
-            return events
+    def __post_init__(self) -> None:
+        self._parser = hermes.StreamingToolCallParser([tool_name(t) for t in self.tools or []])
 
-    def finish(self) -> list[StreamEvent]:
-        """Flush at the end of the stream: held-back text, or an unterminated call."""
-        events: list[StreamEvent] = []
-        if self._in_call:
-            events.append(self._call(self._buffer))
-        elif self._buffer:
-            events.append(TextPiece(self._buffer))
-        self._buffer, self._in_call = "", False
-        return events
+    @classmethod
+    def for_request(cls, request: GenerationRequest) -> "ToolCallStream":
+        return cls(request.tools if request.tools and request.tool_choice != "none" else None)
 
-    def _call(self, body: str) -> ToolCallEvent:
-        event = ToolCallEvent(self._count, _parse_body(body, self.allowed))
-        self._count += 1
-        return event
+    def run(self, deltas: Iterator[Delta]) -> Iterator[Delta]:
+        if not self.tools:
+            yield from deltas
+            return
+        for delta in deltas:
+            if delta.text:
+                yield from self._events(self._parser.feed(delta.text))
+            if delta.tool_call_chunks:
+                yield Delta(tool_call_chunks=[self._native(piece) for piece in delta.tool_call_chunks])
+            if delta.usage is not None or delta.finish_reason is not None:
+                yield from self._events(self._parser.finish())
+                yield self._last(delta)
+
+    def _events(self, events: list[hermes.StreamEvent]) -> Iterator[Delta]:
+        for event in events:
+            if isinstance(event, hermes.TextPiece):
+                text = event.text if self._started else event.text.lstrip()
+                if self.calls and not text.strip():
+                    continue  # the newline between two calls
+                if text:
+                    self._started = True
+                    yield Delta(text=text)
+            elif isinstance(event, hermes.CallStart):
+                call = self.calls[event.index] = _Call(event.index, hermes.new_call_id(), event.name)
+                yield Delta(tool_call_chunks=[_chunk(call.index, call.id, call.name, "")])
+            elif isinstance(event, hermes.ArgumentsPiece):
+                self.calls[event.index].args += event.text
+                yield Delta(tool_call_chunks=[_chunk(event.index, None, None, event.text)])
+            else:
+                yield from self._ended(event)
+
+    def _ended(self, event: hermes.CallEnd) -> Iterator[Delta]:
+        call = self.calls.get(event.index)
+        if call is None:  # not written in the canonical spelling: nothing streamed yet, send it whole
+            name = event.call.get("name")
+            args = event.call["args"]
+            text = args if isinstance(args, str) else json.dumps(args, ensure_ascii=False)
+            call = self.calls[event.index] = _Call(event.index, hermes.new_call_id(), name, text)
+            yield Delta(tool_call_chunks=[_chunk(call.index, call.id, name, text)])
+        call.parsed = event.call
+
+    def _native(self, piece: dict[str, Any]) -> dict[str, Any]:
+        index = piece.get("index")
+        index = int(index) if index is not None else len(self.calls)
+        call = self.calls.setdefault(index, _Call(index, ""))
+        call.id += piece.get("id") or ""
+        call.name = (call.name or "") + (piece.get("name") or "") or None
+        call.args += piece.get("args") or ""
+        return _chunk(index, piece.get("id"), piece.get("name"), piece.get("args") or "")
+
+    def _last(self, delta: Delta) -> Delta:
+        checks = {str(call.index): self._check(call) for call in self.calls.values()}
+        finish = delta.finish_reason
+        if checks and finish == "stop":
+            finish = "tool_calls"  # the model wrote calls; some servers (and every local model) say "stop"
+        metadata = {**delta.metadata, CHECKS_KEY: checks} if checks else delta.metadata
+        return Delta(usage=delta.usage, finish_reason=finish, metadata=metadata)
+
+    def _check(self, call: _Call) -> dict[str, Any]:
+        """The call as the message will hold it: ``{"args": dict | raw text, "error": str | None}``."""
+        parsed = call.parsed
+        if parsed is None:  # a native call: its argument text is JSON, from the server
+            value = hermes.loads_lenient(call.args) if call.args.strip() else {}
+            parsed = tool_call(name=call.name or "", args=value, id=call.id) if isinstance(value, dict) else None
+            if parsed is None:
+                error = ToolCallError.invalid_arguments(call.name, "the arguments are not a JSON object")
+                return {"args": call.args, "error": str(error)}
+        if parsed.get("type") == "invalid_tool_call":
+            return {"args": parsed.get("args"), "error": parsed.get("error")}
+        error = validate_tool_call(parsed, self.tools or [])
+        if error is not None:
+            return {"args": json.dumps(parsed["args"], ensure_ascii=False), "error": str(error)}
+        return {"args": parsed["args"], "error": None}
 
 
-def _partial_suffix(text: str, marker: str) -> int:
-    """Length of the longest end of ``text`` that is a proper start of ``marker``."""
-    for size in range(min(len(text), len(marker) - 1), 0, -1):
-        if marker.startswith(text[-size:]):
-            return size
-    return 0
+def _chunk(index: int, call_id: str | None, name: str | None, args: str) -> dict[str, Any]:
+    return {"type": "tool_call_chunk", "index": index, "id": call_id, "name": name, "args": args}
+
+
+class CheckedAIMessageChunk(AIMessageChunk):
+    """An ``AIMessageChunk`` that applies the tool-call verdicts of :class:`ToolCallStream`.
+
+    LangChain rebuilds ``tool_calls`` from the argument text of the chunks whenever chunks are added,
+    which cannot say that a call names an unknown tool or why it is invalid. The last chunk of a
+    ChatQwenVL stream carries the verdicts (``response_metadata["tool_call_checks"]``); adding chunks
+    up from the first one keeps this class, so the sum holds the same calls and errors as ``invoke()``.
+    """
+
+    @model_validator(mode="after")
+    def _apply_tool_call_checks(self) -> Self:
+        checks = (self.response_metadata or {}).get(CHECKS_KEY)
+        if not checks or not self.tool_call_chunks:
+            return self
+        streamed = {str(c.get("index")): c for c in self.tool_call_chunks}
+        calls: list[ToolCall] = []
+        invalid: list[InvalidToolCall] = []
+        for index, check in checks.items():
+            chunk = streamed.get(index) or {}
+            if check.get("error"):
+                invalid.append(
+                    invalid_tool_call(name=chunk.get("name"), args=check["args"], id=chunk.get("id"), error=check["error"])
+                )
+            else:
+                calls.append(tool_call(name=chunk.get("name") or "", args=check["args"], id=chunk.get("id")))
+        self.tool_calls, self.invalid_tool_calls = calls, invalid
+        return self

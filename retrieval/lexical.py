@@ -33,12 +33,11 @@ from itertools import chain
 
 import numpy as np
 
+from vlkit.retrieval.script import CJK, CJK_RE
+
 __all__ = ["tokenize", "stem", "BM25Index", "BM25Config", "Vocabulary", "TermCounts"]
 
-# CJK Unified Ideographs (+ extension A, compatibility), Hiragana/Katakana, Hangul syllables.
-_CJK = "\u3040-\u30ff\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff\uac00-\ud7af"
-_TOKEN_RE = re.compile(rf"[{_CJK}]+|[a-z0-9_]+")
-_CJK_RE = re.compile(rf"[{_CJK}]")
+_TOKEN_RE = re.compile(rf"[{CJK}]+|[a-z0-9_]+")
 
 _STOPWORDS = frozenset(
     """a an and are as at be by can do does for from has have how i if in into is it its of on or
@@ -85,7 +84,7 @@ def tokenize(text: str) -> list[str]:
 
 def _run_terms(run: str) -> tuple[str, ...]:
     """The terms of one match of ``_TOKEN_RE`` (a lower-cased CJK run or word)."""
-    if _CJK_RE.match(run):
+    if CJK_RE.match(run):
         return (run,) if len(run) == 1 else tuple(run[i : i + 2] for i in range(len(run) - 1))
     return _word_terms(run)
 

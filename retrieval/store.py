@@ -1,5 +1,9 @@
 """Chroma as a vector store: embedded (``PersistentClient``) or a server (``HttpClient``), same code.
 
+Every Chroma call vlkit makes is in this module: :class:`ChromaStore` holds the chunk vectors of
+an index, :class:`FreeTextStore` the free texts LangChain's ``VectorStore.add_texts`` adds (a side
+collection ``<collection>-texts`` of the same client), whose metadata round-trips as JSON.
+
 Embeddings are always passed explicitly; collections are created with ``embedding_function=None``
 so Chroma never loads (or downloads) its default model. Which chunks are *visible* is decided by
 the manifest, not here: a query either takes the list of complete document ids or searches every
@@ -8,6 +12,7 @@ stored vector and leaves it to the caller to drop hidden ones.
 
 from __future__ import annotations
 
+import json
 import logging
 from collections.abc import Iterator, Sequence
 from pathlib import Path
@@ -16,22 +21,19 @@ from urllib.parse import urlparse
 
 import numpy as np
 
-from vlkit.errors import MissingExtraError, ServerUnreachableError
+from vlkit.errors import ServerUnreachableError
+from vlkit.extras import require
 from vlkit.retrieval.types import Chunk
 
-__all__ = ["ChromaStore", "make_client"]
+__all__ = ["ChromaStore", "FreeTextStore", "make_client"]
 
 logger = logging.getLogger(__name__)
 
 
 def make_client(path: Path, url: str | None = None) -> Any:
     """An embedded client storing under ``path``, or an HTTP client for ``url`` (``http://host:port``)."""
-    try:
-        import chromadb
-        from chromadb.config import Settings
-    except ImportError as exc:
-        raise MissingExtraError("chromadb", "kb", "the document index") from exc
-    settings = Settings(anonymized_telemetry=False)
+    chromadb = require("chromadb", "kb", "the document index")
+    settings = require("chromadb.config", "kb", "the document index").Settings(anonymized_telemetry=False)
     if url is None:
         path.mkdir(parents=True, exist_ok=True)
         return chromadb.PersistentClient(path=str(path), settings=settings)
@@ -57,14 +59,31 @@ def _metadata(chunk: Chunk) -> dict[str, Any]:
     return meta
 
 
+def _collection(client: Any, name: str) -> Any:
+    # no embedding function: vectors always come from vlkit's embedder, Chroma never loads a model
+    return client.get_or_create_collection(name, embedding_function=None, configuration={"hnsw": {"space": "cosine"}})
+
+
+def _query(collection: Any, embedding: np.ndarray, k: int, **kwargs: Any) -> dict[str, Any]:
+    return collection.query(query_embeddings=np.asarray(embedding, dtype=np.float32).reshape(1, -1),
+                            n_results=k, **kwargs)
+
+
 class ChromaStore:
     """One Chroma collection of chunk vectors (cosine space)."""
 
     def __init__(self, client: Any, collection: str) -> None:
         self.client = client
-        self.collection = client.get_or_create_collection(
-            collection, embedding_function=None, configuration={"hnsw": {"space": "cosine"}}
-        )
+        self.collection = _collection(client, collection)
+
+    @property
+    def name(self) -> str:
+        """The collection's name (``vlkit-<index id>``)."""
+        return str(self.collection.name)
+
+    def free_texts(self) -> FreeTextStore:
+        """The side collection of free texts that belongs to this index."""
+        return FreeTextStore(self.client, f"{self.name}-texts")
 
     def upsert(self, chunks: Sequence[Chunk], embeddings: np.ndarray) -> None:
         """Write chunks; deterministic ids make a repeat overwrite, never duplicate."""
@@ -113,8 +132,49 @@ class ChromaStore:
         where: dict[str, Any] | None = None
         if doc_ids is not None:
             where = {"doc_id": doc_ids[0]} if len(doc_ids) == 1 else {"doc_id": {"$in": list(doc_ids)}}
-        res = self.collection.query(
-            query_embeddings=np.asarray(embedding, dtype=np.float32).reshape(1, -1),
-            n_results=k, where=where, include=["distances"],
-        )
+        res = _query(self.collection, embedding, k, where=where, include=["distances"])
         return [(i, 1.0 - float(d)) for i, d in zip(res["ids"][0], res["distances"][0])]
+
+
+_META_KEY = "vlkit_meta"
+
+
+class FreeTextStore:
+    """Texts with arbitrary metadata (stored as one JSON string, so nested values round-trip exactly)."""
+
+    def __init__(self, client: Any, collection: str) -> None:
+        self.collection = _collection(client, collection)
+
+    def upsert(self, ids: Sequence[str], texts: Sequence[str], metadatas: Sequence[dict], embeddings: np.ndarray) -> None:
+        self.collection.upsert(
+            ids=list(ids), embeddings=np.asarray(embeddings, dtype=np.float32), documents=list(texts),
+            metadatas=[{_META_KEY: json.dumps(m, sort_keys=True, ensure_ascii=False)} for m in metadatas],
+        )
+
+    def delete(self, ids: Sequence[str]) -> None:
+        if ids:
+            self.collection.delete(ids=list(ids))
+
+    def get(self, ids: Sequence[str]) -> list[tuple[str, str, dict]]:
+        """``(id, text, metadata)`` of the ids that exist."""
+        if not ids:
+            return []
+        got = self.collection.get(ids=list(ids), include=["documents", "metadatas"])
+        return [(i, d, _meta(m)) for i, d, m in zip(got["ids"], got["documents"], got["metadatas"])]
+
+    def count(self) -> int:
+        return int(self.collection.count())
+
+    def query(self, embedding: np.ndarray, k: int) -> list[tuple[str, str, dict, float]]:
+        """``(id, text, metadata, cosine similarity)`` of the ``k`` nearest free texts."""
+        n = self.count() if k > 0 else 0
+        if not n:
+            return []
+        res = _query(self.collection, embedding, min(k, n), include=["documents", "metadatas", "distances"])
+        return [(i, d, _meta(m), 1.0 - float(dist)) for i, d, m, dist in
+                zip(res["ids"][0], res["documents"][0], res["metadatas"][0], res["distances"][0])]
+
+
+def _meta(stored: dict | None) -> dict:
+    raw = (stored or {}).get(_META_KEY)
+    return json.loads(raw) if raw else {}

@@ -9,8 +9,8 @@ __all__ = ["PageText", "Chunk", "PageHit"]
 
 
 @dataclass
-class PageText:
-    """One page as a reader saw it."""
+class _PageFields:
+    """Where a piece of text comes from: the fields :class:`PageText` and :class:`Chunk` share."""
 
     doc_id: str
     """Stable id of the document: the sha256 of the file's bytes (first 16 hex chars)."""
@@ -21,23 +21,23 @@ class PageText:
     reader: str
     """Which reader produced ``text``: ``text``, ``rapidocr``, ``vlm``."""
     text: str
+
+
+@dataclass
+class PageText(_PageFields):
+    """One page as a reader saw it."""
+
     image_path: str | None = None
     """Rendered page image on disk (content-addressed), shown to the VLM at answer time."""
     source_path: str | None = None
 
 
-@dataclass
-class Chunk:
-    """A piece of one page's text; never crosses a page boundary."""
+@dataclass(kw_only=True)
+class Chunk(_PageFields):
+    """A piece of one page's text; never crosses a page boundary. Built with keywords only."""
 
     id: str
     """Deterministic: ``{doc_id}:{page}:{index}`` so a re-run overwrites instead of duplicating."""
-    doc_id: str
-    file_name: str
-    sha256: str
-    page: int
-    reader: str
-    text: str
     start: int
     """Character offset of the chunk in its page's text."""
     end: int

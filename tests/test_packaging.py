@@ -12,19 +12,57 @@ import pytest
 ROOT = Path(__file__).resolve().parents[1]
 
 PUBLIC_API = {
-    "vlkit": {"ChatQwenVL", "errors", "__version__"},
-    "vlkit.models": {"ChatQwenVL", "FAMILIES", "FamilySpec", "smart_resize"},
-    "vlkit.retrieval": {"DocumentIndex", "HybridSearcher", "DocumentQA", "KnowledgeBaseRetriever", "make_embedder"},
-    "vlkit.testing": {"tiny_checkpoint", "build_tiny_checkpoint", "TINY_FAMILIES"},
-}
+    "vlkit": ["ChatQwenVL", "errors", "__version__"],
+    "vlkit.models": ["ChatQwenVL", "FAMILIES", "FamilySpec", "smart_resize"],
+    "vlkit.testing": ["TINY_FAMILIES", "build_tiny_checkpoint", "tiny_checkpoint"],
+    # retrieval's current exports as they are (its owner may change them; a change here is a decision)
+    "vlkit.retrieval": [
+        "Chunk", "PageHit", "PageText", "DocumentIndex", "DocumentInfo", "IngestSummary", "FileResult",
+        "Embedder", "SentenceTransformerEmbedder", "PageReader", "SourcePage", "HybridSearcher", "Reranker",
+        "DocumentQA", "Answer", "KnowledgeBaseRetriever", "KnowledgeBaseVectorStore", "USEEmbedder",
+        "make_embedder", "SearchableIndex", "SUPPORTED_SUFFIXES",
+    ],
+    # vlkit.agents exports lazily too: __all__ is sorted(_EXPORTS) of agents/__init__.py
+    "vlkit.agents": [
+        "BrowserSession", "FinalAnswerMiddleware", "ImagePruningMiddleware", "KnowledgeBaseTool", "RunSummary",
+        "StepLimitMiddleware", "ToolFeedbackMiddleware", "ToolImagesToUserMiddleware", "browser_tools",
+        "create_vlm_agent", "move_tool_images", "prune_images", "run_summary",
+    ],
+    # vlkit.tools exports lazily: __all__ is sorted(_EXPORTS), the names listed in tools/__init__.py
+    "vlkit.tools": [
+        "Action", "ActionPolicy", "DesktopExecutor", "GUIActionPlanner", "HTMLResult", "Invoice",
+        "InvoiceExtractor", "InvoiceResult", "PageExecutor", "ScreenGeometry", "ScreenshotToHTML", "VisualScore",
+        "check_invoice", "draw_action", "is_valid_uscc", "live_page", "parse_chinese_amount", "render_html",
+        "visual_score",
+    ],
+}  # fmt: skip
+"""Exactly the public names of each module: a new export is a decision, made here."""
 
 
 @pytest.mark.parametrize("module", sorted(PUBLIC_API))
 def test_public_api_is_pinned(module: str) -> None:
     imported = __import__(module, fromlist=["__all__"])
-    assert set(imported.__all__) >= PUBLIC_API[module]
+    assert list(imported.__all__) == PUBLIC_API[module]
     for name in imported.__all__:
         assert getattr(imported, name) is not None
+
+
+def test_tools_all_is_the_lazy_export_table() -> None:
+    import vlkit.tools
+
+    assert list(vlkit.tools.__all__) == sorted(vlkit.tools._EXPORTS)
+
+
+def test_a_clone_in_the_current_folder_that_shadows_the_package_is_named(tmp_path: Path) -> None:
+    """Running a script next to a clone folder named vlkit/ imports that folder (a namespace package)."""
+    (tmp_path / "vlkit").symlink_to(ROOT, target_is_directory=True)
+    result = subprocess.run(
+        [sys.executable, "-c", "from vlkit.models import ChatQwenVL"], capture_output=True, text=True, cwd=tmp_path
+    )
+    assert result.returncode != 0
+    last = result.stderr.strip().splitlines()[-1]
+    assert last.startswith("ImportError:") and str(tmp_path / "vlkit") in last and "shadows" in last
+    assert "another folder" in last
 
 
 def test_concern_folders_import_under_vlkit() -> None:

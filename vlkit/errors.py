@@ -26,9 +26,16 @@ __all__ = [
     "ServerUnreachableError",
     "ServerResponseError",
     "DocumentError",
+    "IndexNotFoundError",
+    "IndexBusyError",
     "UnsupportedContentError",
+    "InvalidArgumentError",
+    "RenderError",
+    "RenderTimeoutError",
+    "BrowserUnavailableError",
     "ModelOutputError",
     "ToolCallError",
+    "InvalidActionError",
     "StructuredOutputError",
     "OutputTruncatedError",
 ]
@@ -106,8 +113,36 @@ class UnsupportedContentError(UserError):
     """A message holds content vlkit cannot pass to the model (audio, video, an unknown block type)."""
 
 
+class InvalidArgumentError(UserError, ValueError):
+    """A vlkit function got a value it does not accept; the message lists the accepted ones.
+
+    Also a ``ValueError``, which is what LangChain's own code raises for the same mistakes.
+    """
+
+
 class DocumentError(UserError):
     """A document (PDF, image, folder) cannot be ingested: corrupt, encrypted, empty, unsupported."""
+
+
+class IndexNotFoundError(UserError):
+    """A knowledge-base index folder does not exist (or holds no index); the message says how to build one."""
+
+
+class IndexBusyError(UserError):
+    """Another process is writing (adding to or removing from) the same index; the message names it and
+    says to wait for it or retry."""
+
+
+class RenderError(UserError):
+    """HTML could not be rendered in headless Chromium (too large, bad viewport, browser failure)."""
+
+
+class RenderTimeoutError(RenderError):
+    """Rendering did not finish within its time limit."""
+
+
+class BrowserUnavailableError(UserError):
+    """Chromium (or Playwright) cannot be started; the message says how to install it."""
 
 
 # --------------------------------------------------------------------------- model can fix
@@ -118,7 +153,24 @@ class ModelOutputError(VlkitError):
 
 
 class ToolCallError(ModelOutputError):
-    """A tool call names an unknown tool or carries arguments that do not fit its schema."""
+    """A tool call names an unknown tool or carries arguments that do not fit its schema.
+
+    The message is what the agent loop feeds back to the model, so it names the valid choices.
+    """
+
+    @classmethod
+    def unknown_tool(cls, name: str | None, available: "list[str]") -> "ToolCallError":
+        """``Unknown tool 'x'; available: a, b``."""
+        return cls(f"Unknown tool '{name}'; available: {', '.join(available) or '(none)'}")
+
+    @classmethod
+    def invalid_arguments(cls, name: str | None, detail: str) -> "ToolCallError":
+        """``Invalid arguments for 'x': <what is wrong>``."""
+        return cls(f"Invalid arguments for '{name}': {detail}")
+
+
+class InvalidActionError(ModelOutputError):
+    """A GUI action the model chose cannot be used: unknown action, missing field, off-screen coordinate."""
 
 
 class StructuredOutputError(ModelOutputError):

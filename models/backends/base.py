@@ -34,6 +34,16 @@ class GenerationRequest:
     """JSON schema the answer must follow (structured output)."""
     response_schema_name: str = "response"
 
+    @property
+    def bound_tools(self) -> list[dict[str, Any]] | None:
+        """The tools the model may call in this answer (None with ``tool_choice="none"``)."""
+        return self.tools if self.tools and self.tool_choice != "none" else None
+
+    @property
+    def forces_tool_call(self) -> bool:
+        """Whether the answer must be a tool call (``"required"`` or a name) — what a grammar enforces locally."""
+        return bool(self.tools) and self.tool_choice not in (None, "auto", "none")
+
 
 @dataclass
 class Usage:
@@ -59,6 +69,24 @@ class Backend(ABC):
     """Runs a model. Implement :meth:`stream`; everything else in vlkit builds on it."""
 
     model_name: str = ""
+
+    @property
+    def native_tools(self) -> bool:
+        """Whether the backend hands ``tools``, tool calls and tool results to the model natively.
+
+        When False, :meth:`prompt_turns` writes them into the turns in the Hermes format. The answer is
+        parsed for Hermes calls either way (by the chat model, :mod:`vlkit.models.tool_calls`).
+        """
+        return True
+
+    def prompt_turns(self, request: GenerationRequest) -> tuple[list[Turn], list[dict[str, Any]] | None]:
+        """``(turns, tools)`` to give the model: as they are when :attr:`native_tools`, else in Hermes text."""
+        has_tool_turns = any(turn.role == "tool" or turn.tool_calls for turn in request.turns)
+        if self.native_tools or not (request.bound_tools or has_tool_turns):
+            return request.turns, request.bound_tools
+        from vlkit.models.hermes import render_turns
+
+        return render_turns(request.turns, request.bound_tools), None
 
     @abstractmethod
     def stream(self, request: GenerationRequest) -> Iterator[Delta]:

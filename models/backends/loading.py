@@ -14,7 +14,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from vlkit.errors import MissingExtraError, ModelNotFoundError, OfflineModelError, UnsupportedModelError
+from vlkit.errors import ModelNotFoundError, OfflineModelError, UnsupportedModelError
+from vlkit.extras import require
 from vlkit.models.families import FamilySpec, family_of_folder
 
 __all__ = ["LoadedModel", "load_model", "resolve_checkpoint", "pick_device", "pick_dtype"]
@@ -41,12 +42,8 @@ class LoadedModel:
 
 
 def _torch():
-    try:
-        import torch
-        import transformers  # noqa: F401
-    except ImportError as exc:
-        raise MissingExtraError(exc.name or "torch", "local", "the local transformers backend") from None
-    return torch
+    require("transformers", "local", "the local transformers backend")
+    return require("torch", "local", "the local transformers backend")
 
 
 def resolve_checkpoint(model: str, *, local_files_only: bool = False) -> Path:
@@ -61,19 +58,18 @@ def resolve_checkpoint(model: str, *, local_files_only: bool = False) -> Path:
             f"model folder '{model}' does not exist; pass an existing checkpoint folder or a Hugging Face id "
             "such as Qwen/Qwen2-VL-2B-Instruct"
         )
-    try:
-        from huggingface_hub import snapshot_download
-        from huggingface_hub.errors import LocalEntryNotFoundError, RepositoryNotFoundError
-    except ImportError:
-        raise MissingExtraError("huggingface_hub", "local", "downloading models") from None
+    snapshot_download = require("huggingface_hub", "local", "downloading models").snapshot_download
+    hub_errors = require("huggingface_hub.errors", "local", "downloading models")
+    LocalEntryNotFoundError, RepositoryNotFoundError = hub_errors.LocalEntryNotFoundError, hub_errors.RepositoryNotFoundError
     try:
         return Path(snapshot_download(model, local_files_only=True))
     except LocalEntryNotFoundError:
         pass
     offline = local_files_only or os.environ.get("HF_HUB_OFFLINE", "0") not in {"", "0", "false", "False"}
     hint = (
-        f"download it where the hub is reachable (huggingface-cli download {model} --local-dir DIR), copy DIR here "
-        "and pass it with --model DIR (or model=DIR / VLKIT_MODEL=DIR)"
+        f"download it where the hub is reachable (hf download {model} --local-dir DIR), copy DIR here "
+        "and pass it with --model DIR (or model=DIR / VLKIT_MODEL=DIR); to try vlkit offline without "
+        "weights, use a tiny random checkpoint: vlkit chat --tiny qwen2_vl \"describe\""
     )
     if offline:
         raise OfflineModelError(f"model '{model}' is not in the local cache and offline mode is on; {hint}")
@@ -162,16 +158,8 @@ def load_model(
         net = AutoModelForImageTextToText.from_pretrained(folder, dtype=torch_dtype, attn_implementation=attn)
         net.to(device).eval()
         _greedy_defaults(net)
-        loaded = LoadedModel(
-            folder=folder,
-            family=family,
-            model=net,
-            tokenizer=tokenizer,
-            image_processor=image_processor,
-            chat_template=_chat_template(folder, tokenizer),
-            device=device,
-            dtype=torch_dtype,
-        )
+        template = _chat_template(folder, tokenizer)
+        loaded = LoadedModel(folder, family, net, tokenizer, image_processor, template, device, torch_dtype)
         _CACHE[key] = loaded
         return loaded
 

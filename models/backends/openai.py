@@ -24,7 +24,8 @@ import logging
 import os
 from typing import TYPE_CHECKING, Any, Iterator
 
-from vlkit.errors import MissingExtraError, ServerResponseError, ServerUnreachableError, UserError, VlkitError
+from vlkit.errors import ServerResponseError, ServerUnreachableError, UserError, VlkitError
+from vlkit.extras import require
 from vlkit.models.backends.base import Backend, Delta, GenerationRequest, Usage
 from vlkit.models.images import ImageInput
 from vlkit.models.messages import Turn
@@ -32,7 +33,7 @@ from vlkit.models.messages import Turn
 if TYPE_CHECKING:
     import openai
 
-__all__ = ["OpenAIBackend", "resolve_api_key", "to_openai_messages"]
+__all__ = ["OpenAIBackend", "env_api_key", "resolve_api_key", "to_openai_messages"]
 
 logger = logging.getLogger(__name__)
 
@@ -58,6 +59,8 @@ class OpenAIBackend(Backend):
             were started without a tool-call parser; the chat model then renders tools into the prompt.
     """
 
+    native_tools: bool = True  # set per instance; shadows Backend.native_tools
+
     def __init__(
         self,
         model: str,
@@ -68,12 +71,7 @@ class OpenAIBackend(Backend):
         max_retries: int = 2,
         native_tools: bool = True,
     ) -> None:
-        try:
-            import openai
-        except ImportError:
-            raise MissingExtraError(
-                "openai", "openai", "OpenAI-compatible servers (vLLM, SGLang, LMDeploy, Ollama)"
-            ) from None
+        openai = require("openai", "openai", "OpenAI-compatible servers (vLLM, SGLang, LMDeploy, Ollama)")
         if not base_url.startswith(("http://", "https://")):
             raise UserError(
                 f"base_url {base_url!r} must start with http:// or https:// (for example http://localhost:8000/v1)"
@@ -131,7 +129,7 @@ class OpenAIBackend(Backend):
     def _params(self, request: GenerationRequest) -> dict[str, Any]:
         params: dict[str, Any] = {
             "model": self.model_name,
-            "messages": to_openai_messages(request.turns),
+            "messages": to_openai_messages(self.prompt_turns(request)[0]),
             "stream": True,
             "stream_options": {"include_usage": True},
             "max_tokens": request.max_tokens,
@@ -170,11 +168,9 @@ class OpenAIBackend(Backend):
     def _read(self, chunks: Iterator[Any]) -> Iterator[Delta]:
         finish_reason: str | None = None
         usage: Usage | None = None
-        saw_tool_calls = False
         for chunk in chunks:
             text, calls, reason, chunk_usage = self._unpack(chunk)
             if text or calls:
-                saw_tool_calls = saw_tool_calls or bool(calls)
                 yield Delta(text=text, tool_call_chunks=calls)
             finish_reason = reason or finish_reason
             usage = chunk_usage or usage
@@ -183,10 +179,9 @@ class OpenAIBackend(Backend):
                 f"the stream from {self.base_url} ended without a finish_reason (the answer is incomplete); "
                 "check the server log for a crash or an out-of-memory error"
             )
+        # "stop" after tool calls (older vLLM tool parsers, Ollama) is set right by the chat model's
+        # ToolCallStream, which also sees calls written as Hermes text.
         finish_reason = _FINISH_REASONS.get(finish_reason, finish_reason)
-        if saw_tool_calls and finish_reason == "stop":
-            # Some servers (older vLLM tool parsers, Ollama) report "stop" after emitting tool calls.
-            finish_reason = "tool_calls"
         if usage is None:
             logger.debug("the server at %s reported no token usage", self.base_url)
         yield Delta(usage=usage, finish_reason=finish_reason)
@@ -258,9 +253,14 @@ class OpenAIBackend(Backend):
         return ""
 
 
+def env_api_key() -> str | None:
+    """``VLKIT_API_KEY``, else ``OPENAI_API_KEY``, else None: the one place vlkit reads a key from the environment."""
+    return os.environ.get("VLKIT_API_KEY") or os.environ.get("OPENAI_API_KEY") or None
+
+
 def resolve_api_key(api_key: str | None) -> str:
-    """The explicit key, else ``VLKIT_API_KEY``, else ``OPENAI_API_KEY``, else ``"EMPTY"``."""
-    return api_key or os.environ.get("VLKIT_API_KEY") or os.environ.get("OPENAI_API_KEY") or PLACEHOLDER_API_KEY
+    """The explicit key, else :func:`env_api_key`, else ``"EMPTY"`` (what key-less local servers accept)."""
+    return api_key or env_api_key() or PLACEHOLDER_API_KEY
 
 
 # ---------------------------------------------------------------------------------------- messages
@@ -269,14 +269,22 @@ def resolve_api_key(api_key: str | None) -> str:
 def to_openai_messages(turns: list[Turn]) -> list[dict[str, Any]]:
     """vlkit turns → OpenAI chat messages (images as data URLs or their remote http(s) URL)."""
     messages: list[dict[str, Any]] = []
-    for turn in turns:
-        if turn.role == "user":
+    tool_images: list[dict[str, Any]] = []
+    for position, turn in enumerate(turns):
+        if turn.role == "tool":
+            # Servers reject images in tool messages: the tool message keeps the text, and the images of a
+            # run of tool results follow in one user message (tool messages must directly follow the call).
+            text = turn.text or ("(the result is the image below)" if turn.images else "")
+            messages.append({"role": "tool", "tool_call_id": turn.tool_call_id or "", "content": text})
+            if turn.images:
+                label = f"Image(s) returned by tool '{turn.name or 'tool'}' (call {turn.tool_call_id or '?'}):"
+                tool_images += [{"type": "text", "text": label}, *(_image_part(image) for image in turn.images)]
+            following = turns[position + 1].role if position + 1 < len(turns) else None
+            if tool_images and following != "tool":
+                messages.append({"role": "user", "content": tool_images})
+                tool_images = []
+        elif turn.role == "user":
             messages.append({"role": "user", "content": _content_parts(turn)})
-        elif turn.role == "tool":
-            # Text-only tool results as a string (what every server accepts); a tool that returned
-            # an image (a screenshot) sends content parts, which vLLM and SGLang accept for tool messages.
-            content = _content_parts(turn) if turn.images else turn.text
-            messages.append({"role": "tool", "tool_call_id": turn.tool_call_id or "", "content": content})
         elif turn.role == "assistant":
             message: dict[str, Any] = {"role": "assistant", "content": turn.text or None}
             if turn.tool_calls:

@@ -11,7 +11,7 @@ from typing import Any, Iterator
 from vlkit.errors import UnsupportedModelError
 from vlkit.models.backends.base import Backend, Delta, GenerationRequest, Usage
 from vlkit.models.backends.loading import LoadedModel, load_model
-from vlkit.models.images import ImageInput, ImageLimits, smart_resize
+from vlkit.models.images import ImageInput, ImageLimits, smart_resize, visual_budget
 from vlkit.models.prompting import template_messages
 
 __all__ = ["TransformersBackend", "PreparedInputs"]
@@ -61,13 +61,19 @@ class TransformersBackend(Backend):
             self._loaded = load_model(self.model_name, **self._load_args)
         return self._loaded
 
+    @property
+    def native_tools(self) -> bool:
+        """Qwen3-VL's chat template renders tools, calls and results; the Qwen2/2.5-VL templates drop them."""
+        return self.loaded.family.template_supports_tools
+
     # ------------------------------------------------------------------ prompt
 
     def prepare(self, request: GenerationRequest) -> PreparedInputs:
         """Render the chat template, resize the images to the visual budget and tokenise."""
         lm = self.loaded
         family = lm.family
-        messages, images, template_tools = template_messages(request.turns, family, request.tools)
+        turns, template_tools = self.prompt_turns(request)
+        messages, images = template_messages(turns)
         if not lm.chat_template:
             raise UnsupportedModelError(f"{lm.folder} has no chat template; is it an -Instruct checkpoint?")
         prompt = lm.tokenizer.apply_chat_template(
@@ -105,9 +111,12 @@ class TransformersBackend(Backend):
     def _resized(self, image: ImageInput, request: GenerationRequest):
         family = self.loaded.family
         pil = image.to_pil(self.image_limits)
-        default_max = family.gpu_max_pixels if self.loaded.device != "cpu" else family.cpu_max_pixels
-        min_pixels = image.min_pixels or request.min_pixels or family.min_pixels
-        max_pixels = max(image.max_pixels or request.max_pixels or default_max, min_pixels)
+        min_pixels, max_pixels = visual_budget(
+            family,
+            self.loaded.device,
+            min_pixels=image.min_pixels or request.min_pixels,
+            max_pixels=image.max_pixels or request.max_pixels,
+        )
         return resize_for(family, pil, min_pixels, max_pixels)
 
     # ------------------------------------------------------------------ generation
@@ -117,10 +126,9 @@ class TransformersBackend(Backend):
         return _Generation(self.loaded, inputs, request, self._logits_processors(request, inputs)).run()
 
     def _logits_processors(self, request: GenerationRequest, inputs: PreparedInputs) -> list[Any]:
-        # TOOLS-HOOK: grammar-constrained decoding for tool_choice / response_schema (vlkit.models.constrained).
-        if request.response_schema is None and not (request.tools and request.tool_choice not in (None, "auto", "none")):
+        if request.response_schema is None and not request.forces_tool_call:
             return []
-        from vlkit.models import constrained
+        from vlkit.models import constrained  # torch + xgrammar: only when a grammar is needed
 
         return constrained.processors_for(self.loaded, request)
 

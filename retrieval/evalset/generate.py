@@ -22,6 +22,8 @@ from dataclasses import dataclass
 from importlib import resources
 from pathlib import Path
 
+from vlkit.retrieval.script import WIDE, WIDE_RE
+
 __all__ = ["EvalSetFiles", "generate", "manual_names", "questions_path", "parse_manual"]
 
 logger = logging.getLogger(__name__)
@@ -31,8 +33,7 @@ MARGIN = 56.0
 BODY_SIZE = 10.5
 CODE_SIZE = 9.0
 HEAD_SIZE = 16.0
-_CJK_RE = re.compile(r"[\u3000-\u30ff\u4e00-\u9fff\uff00-\uffef]")
-_WRAP_RE = re.compile(r"[\u3000-\u30ff\u4e00-\u9fff\uff00-\uffef]|[^\s\u3000-\u30ff\u4e00-\u9fff\uff00-\uffef]+\s*|\s+")
+_WRAP_RE = re.compile(rf"[{WIDE}]|[^\s{WIDE}]+\s*|\s+")
 
 
 @dataclass(frozen=True)
@@ -89,7 +90,7 @@ def parse_manual(text: str) -> tuple[str, list[ManualPage]]:
 def _font_for(piece: str, latin: str) -> str:
     # Latin runs keep Helvetica/Courier even on Chinese pages: china-s sets Latin letters on a
     # full-em grid, which looks odd and makes OCR read "l i m i t".
-    return "china-s" if _CJK_RE.match(piece) else latin
+    return "china-s" if WIDE_RE.match(piece) else latin
 
 
 def _width(piece: str, latin: str, size: float) -> float:
@@ -168,7 +169,7 @@ def write_manual(source: str, dest: Path) -> int:
     import pymupdf
 
     title, pages = parse_manual(source)
-    cjk = bool(_CJK_RE.search(title))
+    cjk = bool(WIDE_RE.search(title))
     doc = pymupdf.open()
     doc.set_metadata({"title": title, "producer": "vlkit evalset", "creator": "vlkit evalset"})
     for number, mp in enumerate(pages, start=1):

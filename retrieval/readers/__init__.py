@@ -8,7 +8,8 @@ from __future__ import annotations
 from typing import Any
 
 from vlkit.errors import UserError
-from vlkit.retrieval.readers.base import PageReader, SourcePage
+from vlkit.retrieval.pages import SourcePage
+from vlkit.retrieval.readers.base import PageReader
 
 __all__ = ["PageReader", "SourcePage", "make_reader", "READERS"]
 

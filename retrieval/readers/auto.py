@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from vlkit.retrieval.readers.base import PageReader, SourcePage
+from vlkit.retrieval.pages import SourcePage
+from vlkit.retrieval.readers.base import PageReader
 from vlkit.retrieval.readers.ocr import RapidOCRReader
 from vlkit.retrieval.readers.text import TextLayerReader
 

@@ -5,12 +5,14 @@ from __future__ import annotations
 import logging
 import statistics
 import threading
+from dataclasses import dataclass
 from typing import Any
 
-from vlkit.errors import MissingExtraError
-from vlkit.retrieval.readers.base import PageReader, SourcePage
+from vlkit.extras import require
+from vlkit.retrieval.pages import SourcePage
+from vlkit.retrieval.readers.base import PageReader
 
-__all__ = ["RapidOCRReader"]
+__all__ = ["RapidOCRReader", "OCRBox"]
 
 logger = logging.getLogger(__name__)
 
@@ -26,13 +28,19 @@ def _engine() -> Any:
     global _ENGINE
     with _LOCK:
         if _ENGINE is None:
-            try:
-                from rapidocr import RapidOCR
-            except ImportError as exc:
-                raise MissingExtraError("rapidocr", "kb", "OCR of scanned pages") from exc
-            _ENGINE = RapidOCR(params={"Global.log_level": "warning"})
+            rapidocr = require("rapidocr", "kb", "OCR of scanned pages")
+            _ENGINE = rapidocr.RapidOCR(params={"Global.log_level": "warning"})
             logger.info("loaded RapidOCR engine")
     return _ENGINE
+
+
+@dataclass(frozen=True)
+class OCRBox:
+    """One recognised text line with its quadrilateral (page pixels, clockwise from top-left)."""
+
+    text: str
+    score: float
+    box: tuple[tuple[float, float], ...]
 
 
 class RapidOCRReader(PageReader):
@@ -44,16 +52,26 @@ class RapidOCRReader(PageReader):
         self.min_score = min_score
 
     def read(self, page: SourcePage) -> str:
+        return self.text_from_boxes(self.read_boxes(page))
+
+    def read_boxes(self, page: SourcePage) -> list[OCRBox]:
+        """The recognised lines at or over ``min_score``, with their boxes (for tools that need positions)."""
         result = _engine()(page.pixels)
         if result is None or result.txts is None or result.boxes is None:
-            return ""
+            return []
+        return [
+            OCRBox(text.strip(), float(score), tuple((float(p[0]), float(p[1])) for p in box))
+            for text, score, box in zip(result.txts, result.scores, result.boxes)
+            if score >= self.min_score and text.strip()
+        ]
+
+    def text_from_boxes(self, boxes: list[OCRBox]) -> str:
+        """The page text :meth:`read` returns, from boxes already recognised (OCR runs once)."""
         items = []
-        for text, score, box in zip(result.txts, result.scores, result.boxes):
-            if score < self.min_score or not text.strip():
-                continue
-            ys = [p[1] for p in box]
-            xs = [p[0] for p in box]
-            items.append((min(ys), max(ys) - min(ys), min(xs), text.strip()))
+        for ocr_box in boxes:
+            ys = [p[1] for p in ocr_box.box]
+            xs = [p[0] for p in ocr_box.box]
+            items.append((min(ys), max(ys) - min(ys), min(xs), ocr_box.text))
         if not items:
             return ""
         median_h = statistics.median(h for _, h, _, _ in items)

@@ -13,8 +13,9 @@ from __future__ import annotations
 from collections import Counter
 from dataclasses import dataclass
 
-from vlkit.retrieval.lexical import _CJK_RE
-from vlkit.retrieval.readers.base import PageReader, SourcePage
+from vlkit.retrieval.pages import SourcePage
+from vlkit.retrieval.readers.base import PageReader
+from vlkit.retrieval.script import is_cjk
 
 __all__ = ["TextLayerReader", "Line", "page_lines"]
 
@@ -64,7 +65,7 @@ def _separator(prev: Line, line: Line, body: float) -> str:
         gap = line.top - prev.bottom
         if gap > PARAGRAPH_GAP * body or abs(line.size - prev.size) > 0.5:
             return "\n\n"
-    if _CJK_RE.match(prev.text[-1]) and _CJK_RE.match(line.text[0]):
+    if is_cjk(prev.text[-1]) and is_cjk(line.text[0]):
         return ""  # a CJK word wrapped across lines
     return "\n"
 

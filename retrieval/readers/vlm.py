@@ -9,7 +9,8 @@ from importlib.resources import files
 from langchain_core.language_models import BaseChatModel
 from langchain_core.messages import HumanMessage
 
-from vlkit.retrieval.readers.base import PageReader, SourcePage
+from vlkit.retrieval.pages import SourcePage
+from vlkit.retrieval.readers.base import PageReader
 
 __all__ = ["VLMReader", "TRANSCRIBE_PROMPT"]
 

@@ -11,7 +11,10 @@ from typing import Iterator
 import pytest
 from PIL import Image, ImageDraw
 
-FAMILY_NAMES = ["qwen2_vl", "qwen2_5_vl", "qwen3_vl"]
+from vlkit.models.families import FAMILIES
+
+FAMILY_NAMES = list(FAMILIES)
+"""Every family vlkit runs: tests parametrised with the ``family`` fixture follow vlkit.models.families."""
 
 
 @functools.cache

@@ -14,7 +14,7 @@ torch = pytest.importorskip("torch")
 
 from tests.models.tiny_text_model import tiny_model, tiny_tokenizer  # noqa: E402
 from vlkit.models.constrained import json_schema_processor, stop_token_ids, tool_call_processor  # noqa: E402
-from vlkit.models.tool_calls import parse_tool_calls  # noqa: E402
+from vlkit.models.hermes import parse_tool_calls  # noqa: E402
 
 
 class Color(str, enum.Enum):

@@ -156,11 +156,18 @@ def test_native_tool_call_deltas(server: FakeOpenAIServer) -> None:
 
 @pytest.mark.server
 def test_tool_calls_reported_with_stop_finish_become_tool_calls(server: FakeOpenAIServer) -> None:
+    # The backend passes the server's word on; the chat model's ToolCallStream (the one place that sees
+    # native and Hermes-text calls alike) sets it right.
     server.queue(tool_call_stream([("call_1", "get_weather", {"city": "Oslo"})], finish_reason="stop"))
+    assert list(make_backend(server.base_url).stream(ask(tools=[WEATHER_TOOL])))[-1].finish_reason == "stop"
 
-    deltas = list(make_backend(server.base_url).stream(ask(tools=[WEATHER_TOOL])))
+    from vlkit.models import ChatQwenVL
 
-    assert deltas[-1].finish_reason == "tool_calls"
+    server.queue(tool_call_stream([("call_1", "get_weather", {"city": "Oslo"})], finish_reason="stop"))
+    llm = ChatQwenVL(backend="openai", base_url=server.base_url, model="m", max_retries=0)
+    message = llm.bind_tools([WEATHER_TOOL]).invoke("Weather?")
+    assert message.response_metadata["finish_reason"] == "tool_calls"
+    assert [c["name"] for c in message.tool_calls] == ["get_weather"]
 
 
 # ---------------------------------------------------------------------------------------- request body
@@ -245,7 +252,8 @@ def test_conversation_with_tool_calls_and_results(server: FakeOpenAIServer) -> N
 
 
 @pytest.mark.server
-def test_tool_result_with_an_image_is_sent_as_parts(server: FakeOpenAIServer) -> None:
+def test_tool_result_images_move_into_a_user_message_after_the_tool_message(server: FakeOpenAIServer) -> None:
+    # OpenAI-compatible servers reject images in tool messages (issue 13): the text stays, the image follows.
     png = png_bytes((0, 0, 255))
     messages = [
         HumanMessage("Take a screenshot."),
@@ -259,10 +267,12 @@ def test_tool_result_with_an_image_is_sent_as_parts(server: FakeOpenAIServer) ->
 
     list(make_backend(server.base_url).stream(GenerationRequest(turns=to_turns(messages))))
 
-    tool = server.requests[0].body["messages"][2]
-    assert tool["role"] == "tool" and tool["tool_call_id"] == "call_1"
-    assert tool["content"][0] == {"type": "text", "text": "done"}
-    assert base64.b64decode(tool["content"][1]["image_url"]["url"].partition(",")[2]) == png
+    sent = server.requests[0].body["messages"]
+    assert [m["role"] for m in sent] == ["user", "assistant", "tool", "user"]
+    assert sent[2] == {"role": "tool", "tool_call_id": "call_1", "content": "done"}
+    label, image = sent[3]["content"]
+    assert label["type"] == "text" and "call_1" in label["text"]
+    assert base64.b64decode(image["image_url"]["url"].partition(",")[2]) == png
 
 
 @pytest.mark.server

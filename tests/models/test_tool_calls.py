@@ -1,4 +1,7 @@
-"""The Hermes tool-call parser and renderer on realistic Qwen-style outputs."""
+"""The Hermes tool-call parser and renderer (vlkit.models.hermes) on realistic Qwen-style outputs.
+
+The answer texts live in tests/models/hermes_cases.py, which test_tool_call_parity.py also runs through
+every entry point of ChatQwenVL."""
 
 from __future__ import annotations
 
@@ -6,19 +9,20 @@ import json
 
 import pytest
 
-from vlkit.models.families import FAMILIES
-from vlkit.models.messages import ToolCallRecord, Turn
-from vlkit.models.tool_calls import (
+from tests.models.hermes_cases import CASES, NAMES
+from vlkit.models.backends.base import Backend, GenerationRequest
+from vlkit.models.hermes import (
+    ArgumentsPiece,
+    CallEnd,
+    CallStart,
     StreamingToolCallParser,
     TextPiece,
-    ToolCallEvent,
     parse_tool_calls,
-    prepare_turns_for_template,
     render_tool_call,
     render_tools_system,
+    render_turns,
 )
-
-NAMES = ["get_weather", "add", "screenshot"]
+from vlkit.models.messages import ToolCallRecord, Turn
 WEATHER = {
     "type": "function",
     "function": {
@@ -30,7 +34,7 @@ WEATHER = {
 
 
 def test_single_call_with_text_before() -> None:
-    text = 'Let me look that up.\n<tool_call>\n{"name": "get_weather", "arguments": {"city": "Paris"}}\n</tool_call>'
+    text = CASES["single_call_with_text_before"]
     parsed = parse_tool_calls(text, NAMES)
     assert parsed.content == "Let me look that up."
     assert [(c["name"], c["args"]) for c in parsed.tool_calls] == [("get_weather", {"city": "Paris"})]
@@ -39,13 +43,7 @@ def test_single_call_with_text_before() -> None:
 
 
 def test_several_calls_and_text_around() -> None:
-    text = (
-        "First the weather, then a sum.\n"
-        '<tool_call>\n{"name": "get_weather", "arguments": {"city": "Zürich"}}\n</tool_call>\n'
-        '<tool_call>\n{"name": "add", "arguments": {"a": 1, "b": 2.5}}\n</tool_call>\n'
-        "Done."
-    )
-    parsed = parse_tool_calls(text, NAMES)
+    parsed = parse_tool_calls(CASES["several_calls_and_text_around"], NAMES)
     assert [c["name"] for c in parsed.tool_calls] == ["get_weather", "add"]
     assert parsed.tool_calls[0]["args"] == {"city": "Zürich"}
     assert parsed.tool_calls[1]["args"] == {"a": 1, "b": 2.5}
@@ -55,48 +53,48 @@ def test_several_calls_and_text_around() -> None:
 
 
 def test_call_without_arguments() -> None:
-    parsed = parse_tool_calls('<tool_call>\n{"name": "screenshot", "arguments": {}}\n</tool_call>', NAMES)
+    parsed = parse_tool_calls(CASES["call_with_empty_arguments"], NAMES)
     assert parsed.tool_calls[0]["args"] == {}
-    parsed = parse_tool_calls('<tool_call>\n{"name": "screenshot"}\n</tool_call>', NAMES)
+    parsed = parse_tool_calls(CASES["call_without_arguments"], NAMES)
     assert parsed.tool_calls[0]["args"] == {}
 
 
 def test_code_fence_inside_tags_and_without_tags() -> None:
-    inside = '<tool_call>\n```json\n{"name": "add", "arguments": {"a": 1, "b": 2}}\n```\n</tool_call>'
+    inside = CASES["code_fence_inside_tags"]
     assert parse_tool_calls(inside, NAMES).tool_calls[0]["args"] == {"a": 1, "b": 2}
-    bare = 'I will call the tool:\n```json\n{"name": "add", "arguments": {"a": 3, "b": 4}}\n```'
+    bare = CASES["code_fence_without_tags"]
     parsed = parse_tool_calls(bare, NAMES)
     assert parsed.tool_calls[0]["args"] == {"a": 3, "b": 4}
     assert parsed.content == "I will call the tool:"
 
 
 def test_whole_answer_is_a_bare_call_object() -> None:
-    parsed = parse_tool_calls('{"name": "get_weather", "arguments": {"city": "Oslo"}}', NAMES)
+    parsed = parse_tool_calls(CASES["bare_call_object"], NAMES)
     assert parsed.tool_calls[0]["args"] == {"city": "Oslo"} and parsed.content == ""
 
 
 def test_fenced_json_that_is_not_a_call_stays_content() -> None:
-    text = 'Here is the data:\n```json\n{"city": "Oslo", "temp": 3}\n```'
+    text = CASES["fenced_json_that_is_not_a_call"]
     parsed = parse_tool_calls(text, NAMES)
     assert parsed.tool_calls == [] and parsed.invalid_tool_calls == [] and parsed.content == text
 
 
 def test_single_quotes_and_trailing_commas() -> None:
-    text = "<tool_call>\n{'name': 'add', 'arguments': {'a': 1, 'b': 2,}, }\n</tool_call>"
+    text = CASES["single_quotes_and_trailing_commas"]
     assert parse_tool_calls(text, NAMES).tool_calls[0]["args"] == {"a": 1, "b": 2}
-    text = '<tool_call>\n{"name": "add", "arguments": {"a": 1, "b": [1, 2,],},}\n</tool_call>'
+    text = CASES["trailing_commas_in_arguments"]
     assert parse_tool_calls(text, NAMES).tool_calls[0]["args"] == {"a": 1, "b": [1, 2]}
-    text = "<tool_call>\n{'name': 'get_weather', 'arguments': {'city': \"L'Aquila\", 'exact': true, 'x': null}}\n</tool_call>"
+    text = CASES["python_literals"]
     assert parse_tool_calls(text, NAMES).tool_calls[0]["args"] == {"city": "L'Aquila", "exact": True, "x": None}
 
 
 def test_arguments_given_as_a_json_string() -> None:
-    text = '<tool_call>\n{"name": "add", "arguments": "{\\"a\\": 1, \\"b\\": 2}"}\n</tool_call>'
+    text = CASES["arguments_as_a_json_string"]
     assert parse_tool_calls(text, NAMES).tool_calls[0]["args"] == {"a": 1, "b": 2}
 
 
 def test_unknown_tool_is_invalid_and_names_the_available_tools() -> None:
-    text = '<tool_call>\n{"name": "delete_everything", "arguments": {}}\n</tool_call>'
+    text = CASES["unknown_tool"]
     parsed = parse_tool_calls(text, NAMES)
     assert parsed.tool_calls == []
     (bad,) = parsed.invalid_tool_calls
@@ -106,7 +104,7 @@ def test_unknown_tool_is_invalid_and_names_the_available_tools() -> None:
 
 
 def test_truncated_json_is_invalid_with_the_raw_text() -> None:
-    text = 'Sure.\n<tool_call>\n{"name": "get_weather", "arguments": {"city": "Par'
+    text = CASES["truncated_json"]
     parsed = parse_tool_calls(text, NAMES)
     assert parsed.tool_calls == [] and parsed.content == "Sure."
     (bad,) = parsed.invalid_tool_calls
@@ -115,50 +113,47 @@ def test_truncated_json_is_invalid_with_the_raw_text() -> None:
 
 
 def test_missing_closing_tag_at_the_end_is_still_a_call() -> None:
-    text = '<tool_call>\n{"name": "add", "arguments": {"a": 1, "b": 2}}'
+    text = CASES["missing_closing_tag"]
     assert parse_tool_calls(text, NAMES).tool_calls[0]["args"] == {"a": 1, "b": 2}
 
 
 def test_valid_and_invalid_calls_in_one_answer() -> None:
-    text = (
-        '<tool_call>\n{"name": "add", "arguments": {"a": 1, "b": 2}}\n</tool_call>\n'
-        '<tool_call>\n{"name": "add", "arguments": [1, 2]}\n</tool_call>\n'
-        "<tool_call>\nnot json at all\n</tool_call>"
-    )
-    parsed = parse_tool_calls(text, NAMES)
+    parsed = parse_tool_calls(CASES["valid_and_invalid_calls"], NAMES)
     assert len(parsed.tool_calls) == 1 and len(parsed.invalid_tool_calls) == 2
     assert "JSON object" in parsed.invalid_tool_calls[0]["error"]
     assert "not valid JSON" in parsed.invalid_tool_calls[1]["error"]
 
 
 def test_plain_text_has_no_calls() -> None:
-    parsed = parse_tool_calls("The answer is {probably} 42.", NAMES)
+    parsed = parse_tool_calls(CASES["plain_text"], NAMES)
     assert parsed.content == "The answer is {probably} 42." and not parsed.tool_calls and not parsed.invalid_tool_calls
 
 
 def test_any_name_is_allowed_without_a_list() -> None:
-    text = '<tool_call>\n{"name": "whatever", "arguments": {}}\n</tool_call>'
+    text = CASES["unlisted_name"]
     assert parse_tool_calls(text).tool_calls[0]["name"] == "whatever"
 
 
 @pytest.mark.parametrize("step", [1, 3, 7, 1000])
 def test_streaming_parser_matches_the_whole_text_parser(step: int) -> None:
-    text = (
-        "Checking.<tool_call>\n"
-        '{"name": "get_weather", "arguments": {"city": "Paris"}}\n</tool_call>\n'
-        '<tool_call>\n{"name": "nope", "arguments": {}}\n</tool_call>'
-        ' tail <tool'
-    )
+    text = CASES["streaming_mix"]
     parser = StreamingToolCallParser(NAMES)
     events = []
     for start in range(0, len(text), step):
         events += parser.feed(text[start : start + step])
     events += parser.finish()
     assert "".join(e.text for e in events if isinstance(e, TextPiece)) == "Checking.\n tail <tool"
-    calls = [e for e in events if isinstance(e, ToolCallEvent)]
-    assert [(e.index, e.valid) for e in calls] == [(0, True), (1, False)]
-    chunk = calls[0].chunk()
-    assert chunk["name"] == "get_weather" and json.loads(chunk["args"]) == {"city": "Paris"} and chunk["index"] == 0
+    assert [(e.index, e.name) for e in events if isinstance(e, CallStart)] == [(0, "get_weather"), (1, "nope")]
+    ends = [e for e in events if isinstance(e, CallEnd)]
+    assert [e.index for e in ends] == [0, 1]
+    assert ends[0].call["args"] == {"city": "Paris"} and ends[0].streamed == '{"city": "Paris"}'
+    assert ends[1].call["type"] == "invalid_tool_call" and "Unknown tool 'nope'" in ends[1].call["error"]
+    streamed = "".join(e.text for e in events if isinstance(e, ArgumentsPiece) and e.index == 0)
+    assert json.loads(streamed) == {"city": "Paris"}
+    # every event of call 0 comes before call 1 starts, and each call starts before its arguments
+    kinds = [(type(e).__name__, getattr(e, "index", None)) for e in events if not isinstance(e, TextPiece)]
+    assert kinds.index(("CallStart", 0)) < kinds.index(("ArgumentsPiece", 0)) < kinds.index(("CallEnd", 0))
+    assert kinds.index(("CallEnd", 0)) < kinds.index(("CallStart", 1))
     assert parser.text == text
 
 
@@ -166,9 +161,26 @@ def test_streaming_parser_never_emits_part_of_an_opening_tag() -> None:
     parser = StreamingToolCallParser(NAMES)
     assert parser.feed("Hi <tool") == [TextPiece("Hi ")]
     assert parser.feed("_c") == []
-    assert parser.feed('all>\n{"name": "add", "arguments": {"a": 1') == []
-    (event,) = parser.finish()
-    assert isinstance(event, ToolCallEvent) and not event.valid and "truncated" in event.call["error"]
+    assert parser.feed('all>\n{"name": "add", "argu') == []
+    assert parser.feed('ments": {"a": 1') == [CallStart(0, "add"), ArgumentsPiece(0, '{"a": 1')]
+    (end,) = parser.finish()
+    assert isinstance(end, CallEnd) and end.call["type"] == "invalid_tool_call" and "truncated" in end.call["error"]
+
+
+def test_streaming_parser_holds_back_the_closing_brace_and_tag() -> None:
+    parser = StreamingToolCallParser(NAMES)
+    parser.feed('<tool_call>\n{"name": "add", "arguments": ')
+    assert parser.feed('{"a": {"b": 1}}') == [ArgumentsPiece(0, '{"a": {"b": 1}')]
+    assert parser.feed("}\n</tool_") == [ArgumentsPiece(0, "}")]
+    (end,) = parser.feed("call>")
+    assert isinstance(end, CallEnd) and end.call["args"] == {"a": {"b": 1}} and end.streamed == '{"a": {"b": 1}}'
+
+
+def test_a_call_in_another_spelling_is_reported_whole() -> None:
+    parser = StreamingToolCallParser(NAMES)
+    events = parser.feed(CASES["single_quotes_and_trailing_commas"]) + parser.finish()
+    (end,) = events
+    assert isinstance(end, CallEnd) and end.streamed is None and end.call["args"] == {"a": 1, "b": 2}
 
 
 def test_tools_system_block_is_the_qwen_template_text() -> None:
@@ -202,8 +214,7 @@ def test_turns_for_templates_without_tools_support() -> None:
         Turn("tool", ["sunny"], tool_call_id="c1"),
         Turn("tool", ["rain"], tool_call_id="c2"),
     ]
-    shaped, template_tools = prepare_turns_for_template(turns, [WEATHER], FAMILIES["qwen2_vl"])
-    assert template_tools is None
+    shaped = render_turns(turns, [WEATHER])
     assert [t.role for t in shaped] == ["system", "user", "assistant", "user"]
     assert shaped[0].text.startswith("You are a helpful assistant.\n\n# Tools")
     assert shaped[2].text == (
@@ -213,7 +224,25 @@ def test_turns_for_templates_without_tools_support() -> None:
     assert shaped[3].text == "<tool_response>\nsunny\n</tool_response>\n<tool_response>\nrain\n</tool_response>"
 
 
-def test_turns_for_qwen3_vl_pass_through() -> None:
+class _Backend(Backend):
+    def __init__(self, native: bool) -> None:
+        self.native = native
+
+    @property
+    def native_tools(self) -> bool:
+        return self.native
+
+    def stream(self, request: GenerationRequest):  # pragma: no cover - never generates
+        raise NotImplementedError
+
+
+def test_backends_with_native_tools_get_the_turns_and_tools_as_they_are() -> None:
     turns = [Turn("system", ["Be brief."]), Turn("user", ["hi"])]
-    shaped, template_tools = prepare_turns_for_template(turns, [WEATHER], FAMILIES["qwen3_vl"])
-    assert shaped is turns and template_tools == [WEATHER]
+    request = GenerationRequest(turns=turns, tools=[WEATHER], tool_choice="auto")
+    assert _Backend(native=True).prompt_turns(request) == (turns, [WEATHER])
+    shaped, tools = _Backend(native=False).prompt_turns(request)
+    assert tools is None and shaped[0].text.startswith("Be brief.\n\n# Tools") and shaped[1:] == turns[1:]
+    # tool_choice="none": no tools offered, in either form
+    quiet = GenerationRequest(turns=turns, tools=[WEATHER], tool_choice="none")
+    assert _Backend(native=True).prompt_turns(quiet) == (turns, None)
+    assert _Backend(native=False).prompt_turns(quiet) == (turns, None)

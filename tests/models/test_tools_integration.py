@@ -19,7 +19,7 @@ from typing_extensions import TypedDict
 from tests.models.conftest import tiny
 from vlkit.errors import OutputTruncatedError
 from vlkit.models import ChatQwenVL
-from vlkit.models.tool_calls import render_tools_system
+from vlkit.models.hermes import render_tools_system
 
 pytestmark = pytest.mark.slow
 
@@ -76,7 +76,6 @@ def _check_call(call: dict) -> None:
         assert call["args"] == {}
 
 
-@pytest.mark.parametrize("family", ["qwen2_vl", "qwen2_5_vl", "qwen3_vl"])
 def test_required_tool_calls_with_an_image(family: str, chart_png: Path) -> None:
     llm = _model(family).bind_tools(TOOLS, tool_choice="any")
     result = llm.invoke([_image_message(chart_png, "What is the weather where this chart was made?")])
@@ -101,7 +100,6 @@ def test_named_tool_choice_streams_tool_call_chunks(family: str, chart_png: Path
     assert [c["name"] for c in full.tool_calls] == ["take_screenshot"] and full.tool_calls[0]["args"] == {}
 
 
-@pytest.mark.parametrize("family", ["qwen2_vl", "qwen2_5_vl", "qwen3_vl"])
 def test_agent_loop_round_trips_tool_messages_with_images(family: str, chart_png: Path) -> None:
     llm = _model(family).bind_tools(TOOLS, tool_choice="required")
     messages = [SystemMessage("You are a careful assistant."), _image_message(chart_png, "Describe, then add numbers.")]
@@ -143,7 +141,6 @@ def test_the_prompt_of_templates_without_tools_support_matches_qwen3_vl(chart_pn
     assert prompts["qwen2_vl"].endswith(tail) and prompts["qwen3_vl"].endswith(tail)
 
 
-@pytest.mark.parametrize("family", ["qwen2_vl", "qwen2_5_vl", "qwen3_vl"])
 @pytest.mark.parametrize("method", ["json_schema", "function_calling"])
 def test_structured_output_pydantic_with_image(family: str, method: str, chart_png: Path) -> None:
     result = _model(family).with_structured_output(Box, method=method).invoke(
@@ -198,3 +195,27 @@ def test_tool_history_without_bound_tools_is_still_rendered_in_hermes_format() -
     assert "<|im_start|>tool" not in prompt and "# Tools" not in prompt
     assert "<|im_start|>user\n<tool_response>\ncold\n</tool_response><|im_end|>" in prompt
     assert '<tool_call>\n{"name": "get_weather", "arguments": {"city": "Oslo"}}\n</tool_call>' in prompt
+
+
+def test_tool_message_images_render_inside_the_tool_response(family: str, chart_png: Path) -> None:
+    """A tool that returns a screenshot: Qwen's tool format puts the image inside <tool_response>."""
+    history = [
+        HumanMessage("Take a screenshot, then tell me what you see."),
+        AIMessage("", tool_calls=[{"name": "take_screenshot", "args": {}, "id": "c1"}]),
+        ToolMessage(
+            content=[{"type": "image", "path": str(chart_png)}, {"type": "text", "text": "captured"}],
+            tool_call_id="c1",
+            name="take_screenshot",
+        ),
+    ]
+    llm = _model(family)
+    tools = [{"type": "function", "function": {"name": "take_screenshot", "parameters": {"type": "object"}}}]
+    prepared = llm.backend_impl.prepare(llm._request(history, None, tools=tools, tool_choice="auto"))
+    pads = "<|image_pad|>" * prepared.image_tokens
+    tail = (
+        "<|im_start|>user\n<tool_response>\n<|vision_start|>" + pads + "<|vision_end|>captured\n</tool_response>"
+        "<|im_end|>\n<|im_start|>assistant\n"
+    )
+    assert prepared.prompt.endswith(tail)
+    assert prepared.image_tokens > 0 and prepared.pixel_values is not None
+    assert "<|im_start|>tool" not in prepared.prompt

@@ -143,3 +143,30 @@ def test_json_schema_dict_and_typeddict_are_validated(server: FakeOpenAIServer) 
     assert _llm(server).with_structured_output(schema).invoke("n?") == {"n": 3}
     server.queue(text_stream(['{"n": "x"}']), text_stream(['{"n": 4}']))
     assert _llm(server).with_structured_output(schema).invoke("n?") == {"n": 4}
+
+
+def test_tool_message_images_move_into_a_user_message_after_the_tool_results(server: FakeOpenAIServer) -> None:
+    """Servers reject images in tool messages: the text stays in the tool message, the images follow."""
+    server.queue(text_stream(["Two screenshots."]))
+    shot = {"type": "image", "base64": PNG, "mime_type": "image/png"}
+    history = [
+        HumanMessage("Screenshot both windows."),
+        AIMessage(
+            "",
+            tool_calls=[
+                {"name": "get_weather", "args": {"city": "a"}, "id": "call_1"},
+                {"name": "get_weather", "args": {"city": "b"}, "id": "call_2"},
+            ],
+        ),
+        ToolMessage(content=[shot, {"type": "text", "text": "window a"}], tool_call_id="call_1", name="get_weather"),
+        ToolMessage(content=[shot], tool_call_id="call_2", name="get_weather"),
+    ]
+    _llm(server).bind_tools([get_weather]).invoke(history)
+    sent = server.requests[0].body["messages"]
+    assert [m["role"] for m in sent] == ["user", "assistant", "tool", "tool", "user"]
+    assert sent[2] == {"role": "tool", "tool_call_id": "call_1", "content": "window a"}
+    assert sent[3]["role"] == "tool" and isinstance(sent[3]["content"], str) and sent[3]["content"]
+    parts = sent[4]["content"]
+    assert [p["type"] for p in parts] == ["text", "image_url", "text", "image_url"]
+    assert "call_1" in parts[0]["text"] and "call_2" in parts[2]["text"]
+    assert all(p["image_url"]["url"].startswith("data:image/png;base64,") for p in parts[1::2])

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import io
 import os
+import shutil
 import socket
 import struct
 import subprocess
@@ -25,6 +26,7 @@ import time
 import zlib
 from collections.abc import Iterator
 from pathlib import Path
+from types import SimpleNamespace
 
 import pytest
 
@@ -161,6 +163,49 @@ def png_header_only(width: int, height: int) -> bytes:
 
 
 # --------------------------------------------------------------------------- fixtures
+
+
+@pytest.fixture(scope="session")
+def docs():
+    """The document makers above, for tests that build their own files: ``docs.text_pdf(path)``,
+    ``docs.chinese_pdf``, ``docs.jpeg``, ``docs.tiff``, ``docs.bad_files(folder)``,
+    ``docs.text_page(doc, heading, lines)``, ``docs.png_header_only(w, h)``; ``docs.dpi`` is TEST_DPI."""
+    return SimpleNamespace(
+        text_pdf=make_text_pdf, chinese_pdf=make_chinese_pdf, scanned_pdf=make_scanned_pdf, mixed_pdf=make_mixed_pdf,
+        jpeg=make_jpeg, tiff=make_multipage_tiff, bad_files=make_bad_files, text_page=_text_page,
+        png_header_only=png_header_only, scan_png=_scan_of, dpi=TEST_DPI,
+    )
+
+
+@pytest.fixture
+def unused_port() -> int:
+    """A TCP port on 127.0.0.1 nobody listens on (right now)."""
+    return free_port()
+
+
+def _unprivileged_prefix() -> list[str] | None:
+    """A command prefix that runs a child without the capabilities that let root ignore file
+    permissions (the tests run as root): ``setpriv`` dropping every capability, else a user namespace."""
+    for prefix in (["setpriv", "--inh-caps=-all", "--ambient-caps=-all", "--bounding-set=-all"], ["unshare", "--user"]):
+        if shutil.which(prefix[0]) and subprocess.run([*prefix, "true"], capture_output=True).returncode == 0:
+            return prefix
+    return None
+
+
+@pytest.fixture(scope="session")
+def run_unprivileged():
+    """``run_unprivileged(python_code, *args) -> CompletedProcess``: runs Python code in a child that
+    file permissions apply to, even when the suite runs as root (skips where that cannot be had)."""
+    prefix = _unprivileged_prefix()
+    if os.geteuid() == 0 and prefix is None:
+        pytest.skip("cannot drop root's file-permission override here (no setpriv, no user namespaces)")
+
+    def run(code: str, *args: str, timeout: float = 300) -> subprocess.CompletedProcess:
+        env = {**os.environ, "HF_HUB_OFFLINE": "1", "TOKENIZERS_PARALLELISM": "false"}
+        cmd = [*(prefix if os.geteuid() == 0 else []), sys.executable, "-c", code, *args]
+        return subprocess.run(cmd, capture_output=True, text=True, timeout=timeout, env=env)
+
+    return run
 
 
 @pytest.fixture(scope="session")

@@ -9,14 +9,40 @@ from vlkit.retrieval.index import DocumentIndex
 
 
 def test_exports():
-    for name in ("DocumentIndex", "DocumentInfo", "IngestSummary", "FileResult", "Embedder",
-                 "SentenceTransformerEmbedder", "PageReader", "SourcePage", "Chunk", "PageHit", "PageText"):
-        assert name in kb.__all__ and getattr(kb, name) is not None
+    assert kb.__all__ == [
+        "Chunk", "PageHit", "PageText",
+        "DocumentIndex", "DocumentInfo", "IngestSummary", "FileResult",
+        "Embedder", "SentenceTransformerEmbedder",
+        "PageReader", "SourcePage",
+        "HybridSearcher", "Reranker", "DocumentQA", "Answer",
+        "KnowledgeBaseRetriever", "KnowledgeBaseVectorStore", "USEEmbedder", "make_embedder",
+        "SearchableIndex", "SUPPORTED_SUFFIXES",
+    ]
+    for name in kb.__all__:
+        assert getattr(kb, name) is not None
+
+
+def test_the_index_is_a_searchable_index(text_index):
+    from vlkit.retrieval.protocols import SearchableIndex
+
+    assert isinstance(text_index, SearchableIndex)
+    assert isinstance(text_index.read_side, SearchableIndex)
+
+
+def test_ingest_result_fields_the_cli_reads():
+    from dataclasses import fields
+
+    from vlkit.retrieval.ingest import STATUSES
+
+    assert [f.name for f in fields(kb.FileResult)] == ["path", "status", "doc_id", "pages", "reason", "page_count",
+                                                       "seconds"]
+    assert [f.name for f in fields(kb.IngestSummary)] == ["files", "wall_s", "waited_s", "supported_suffixes"]
+    assert STATUSES == ("added", "replaced", "resumed", "unchanged", "skipped", "failed")
 
 
 def test_document_index_signature():
     params = inspect.signature(DocumentIndex).parameters
-    assert list(params)[:6] == ["path", "chroma_url", "embedder", "reader", "dpi", "chat_model"]
+    assert list(params)[:7] == ["path", "chroma_url", "embedder", "reader", "dpi", "chat_model", "max_image_pixels"]
     for method in ("add", "remove", "documents", "chunks", "dense_search", "page_image", "page_text"):
         assert callable(getattr(DocumentIndex, method))
     assert isinstance(DocumentIndex.version, property) and isinstance(DocumentIndex.embedder, property)

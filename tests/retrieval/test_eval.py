@@ -104,8 +104,8 @@ def test_kb_eval_cli_without_index(tmp_path):
 
 @pytest.mark.slow
 def test_kb_ask_cli_with_tiny_model(cli_index, text_pdf):
-    testing = pytest.importorskip("vlkit.testing", reason="vlkit.testing not written yet")
-    pytest.importorskip("vlkit.models.chat", reason="vlkit.models.chat not written yet")
+    from vlkit import testing
+
     model = str(testing.tiny_checkpoint("qwen2_vl"))
     res = CliRunner().invoke(app, ["kb", "ask", "Where does basalt magma erupt?", "--index", str(cli_index),
                                    "--model", model, "--max-tokens", "4", "--max-images", "1"])

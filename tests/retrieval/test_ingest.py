@@ -7,9 +7,6 @@ from pathlib import Path
 
 import pytest
 
-from conftest import (
-    TEST_DPI, make_bad_files, make_jpeg, make_multipage_tiff, make_text_pdf, make_chinese_pdf,
-)
 from vlkit.errors import DocumentError, UserError
 
 
@@ -76,11 +73,11 @@ def test_auto_reader_picks_per_page_and_ocr_reads_scans(make_index, mixed_pdf, s
 
 
 @pytest.mark.slow
-def test_images_png_jpeg_multipage_tiff(make_index, tmp_path, scanned_chinese_png):
+def test_images_png_jpeg_multipage_tiff(make_index, tmp_path, scanned_chinese_png, docs):
     folder = tmp_path / "imgs"
     (folder / "sub").mkdir(parents=True)
-    make_multipage_tiff(folder / "sub" / "scan.tiff")
-    make_jpeg(folder / "trail.jpg")
+    docs.tiff(folder / "sub" / "scan.tiff")
+    docs.jpeg(folder / "trail.jpg")
     shutil.copy(scanned_chinese_png, folder / "fapiao.png")
     kb = make_index()
     summary = kb.add([folder])
@@ -107,13 +104,13 @@ def test_readding_unchanged_is_a_noop(make_index, text_pdf, tmp_path):
     assert kb.store.count() >= count
 
 
-def test_changed_file_replaces_its_pages(make_index, tmp_path):
+def test_changed_file_replaces_its_pages(make_index, tmp_path, docs):
     path = tmp_path / "doc.pdf"
-    make_text_pdf(path)
+    docs.text_pdf(path)
     kb = make_index()
     first = kb.add(path).files[0]
     old_images = [kb.page_image(first.doc_id, p) for p in (1, 2, 3)]
-    make_chinese_pdf(path)  # same path, new content
+    docs.chinese_pdf(path)  # same path, new content
     second = kb.add(path).files[0]
     assert second.status == "replaced" and second.doc_id != first.doc_id
     docs = kb.documents()
@@ -149,32 +146,34 @@ def test_remove_deletes_every_trace_but_shared_images(make_index, tmp_path, text
         kb.remove("report.pdf")
 
 
-def test_remove_ambiguous_name_asks_for_doc_id(make_index, tmp_path):
+def test_remove_ambiguous_name_asks_for_doc_id(make_index, tmp_path, docs):
     for sub in ("a", "b"):
         (tmp_path / sub).mkdir()
-    make_text_pdf(tmp_path / "a" / "same.pdf")
-    make_chinese_pdf(tmp_path / "b" / "same.pdf")
+    docs.text_pdf(tmp_path / "a" / "same.pdf")
+    docs.chinese_pdf(tmp_path / "b" / "same.pdf")
     kb = make_index()
     kb.add([tmp_path / "a", tmp_path / "b"])
     with pytest.raises(DocumentError, match="matches 2 documents"):
         kb.remove("same.pdf")
 
 
-def test_bad_files_are_reported_and_the_others_ingest(make_index, tmp_path, text_pdf):
+def test_bad_files_are_reported_and_the_others_ingest(make_index, tmp_path, text_pdf, docs):
     folder = tmp_path / "mixed_bag"
-    bad = make_bad_files(folder)
+    bad = docs.bad_files(folder)
     shutil.copy(text_pdf, folder / "good.pdf")
     (folder / ".hidden.pdf").write_bytes(b"ignored")
     kb = make_index()
     summary = kb.add([folder, tmp_path / "missing.pdf"])
     errors = {Path(f.path).name: f.error for f in summary.failed}
-    assert set(errors) == {p.name for p in bad.values()} | {"missing.pdf"}
+    assert set(errors) == {p.name for k, p in bad.items() if k != "unsupported"} | {"missing.pdf"}
     assert "password" in errors["encrypted.pdf"]
     assert "not a readable PDF" in errors["corrupt.pdf"]
     assert "no pages" in errors["zero.pdf"]
-    assert "unsupported file type '.docx'" in errors["notes.docx"]
     assert "50000x50000" in errors["bomb.png"] and "limit" in errors["bomb.png"]
     assert "no such file" in errors["missing.pdf"]
+    (skipped,) = summary.skipped  # a type vlkit does not read is not a failure
+    assert Path(skipped.path).name == "notes.docx" and skipped.error is None
+    assert "unsupported file type '.docx'" in skipped.reason and ".pdf, .png" in skipped.reason
     assert [Path(f.path).name for f in summary.by_status("added")] == ["good.pdf"]
     assert [d.file_name for d in kb.documents()] == ["good.pdf"]
 
@@ -239,32 +238,30 @@ def test_chroma_server_same_code_path(chroma_server, make_index, text_pdf, chine
     assert kb.store.count() == len(list(kb.chunks()))
 
 
-def test_unreachable_chroma_server_is_a_clear_error(tmp_path, embedder):
-    from conftest import free_port
+def test_unreachable_chroma_server_is_a_clear_error(tmp_path, embedder, unused_port):
     from vlkit.errors import ServerUnreachableError
     from vlkit.retrieval.index import DocumentIndex
 
     with pytest.raises(ServerUnreachableError, match="chroma run"):
-        DocumentIndex(tmp_path / "kb", chroma_url=f"http://127.0.0.1:{free_port()}", embedder=embedder)
+        DocumentIndex(tmp_path / "kb", chroma_url=f"http://127.0.0.1:{unused_port}", embedder=embedder)
 
 
-def test_chunks_fit_the_embedders_window(tmp_path):
+def test_chunks_fit_the_embedders_window(tmp_path, docs):
     """A model that reads 64 word pieces gets chunks of at most 256 characters, none cut short by it."""
     import pymupdf
 
-    from conftest import _text_page
     from vlkit.retrieval.embeddings import SentenceTransformerEmbedder
     from vlkit.retrieval.index import DocumentIndex
 
     pdf = tmp_path / "long.pdf"
     with pymupdf.open() as doc:
-        _text_page(doc, "Replication", [f"Step {i}: the follower copies segment {i} and acknowledges it." for i in range(14)])
+        docs.text_page(doc, "Replication", [f"Step {i}: the follower copies segment {i} and acknowledges it." for i in range(14)])
         doc.save(pdf)
 
     short = SentenceTransformerEmbedder()
     short._load().max_seq_length = 64
     assert short.window_chars == 256
-    index = DocumentIndex(tmp_path / "kb", embedder=short, dpi=TEST_DPI)
+    index = DocumentIndex(tmp_path / "kb", embedder=short, dpi=docs.dpi)
     try:
         assert index.chunk_config.max_chars == 256
         index.add(pdf)

@@ -96,11 +96,23 @@ def test_is_chinese():
 
 @pytest.mark.slow
 def test_qa_with_chatqwenvl_on_tiny_checkpoint(text_index):
-    testing = pytest.importorskip("vlkit.testing", reason="vlkit.testing not written yet")
-    models = pytest.importorskip("vlkit.models.chat", reason="vlkit.models.chat not written yet")
-    chat = models.ChatQwenVL(model=str(testing.tiny_checkpoint("qwen2_vl")), max_tokens=8)
+    from vlkit import testing
+    from vlkit.models import ChatQwenVL
+
+    chat = ChatQwenVL(model=str(testing.tiny_checkpoint("qwen2_vl")), max_tokens=8)
     qa = DocumentQA(chat, text_index, k=2, max_images=1, image_max_pixels=64 * 28 * 28)
     answer = qa.ask("Where does basalt magma erupt?")
     assert isinstance(answer.text, str) and answer.sources[0].page == 3
     streamed = list(qa.stream("Where does basalt magma erupt?"))
     assert isinstance(streamed[-1], list) and streamed[-1][0].page == 3
+
+
+def test_bad_settings_are_user_errors_and_the_budget_comes_from_the_families(text_index):
+    from vlkit.errors import InvalidArgumentError
+    from vlkit.models.families import FAMILIES
+    from vlkit.retrieval.qa import DEFAULT_IMAGE_MAX_PIXELS
+
+    assert DEFAULT_IMAGE_MAX_PIXELS == 768 * FAMILIES["qwen2_vl"].factor ** 2 == 768 * 28 * 28
+    for bad in ({"k": 0}, {"max_images": -1}, {"image_max_pixels": 100}):
+        with pytest.raises(InvalidArgumentError, match="need k >= 1, max_images >= 0 and image_max_pixels >= 784"):
+            DocumentQA(None, text_index, **bad)

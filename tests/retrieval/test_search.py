@@ -1,51 +1,15 @@
-"""BM25 tokenisation, RRF, and hybrid page search over a real index (PyMuPDF, MiniLM, embedded Chroma)."""
+"""Hybrid page search over a real index (PyMuPDF, MiniLM, embedded Chroma)."""
 
 from __future__ import annotations
 
 import pytest
 
-from vlkit.retrieval.fusion import reciprocal_rank_fusion
-from vlkit.retrieval.lexical import BM25Index, stem, tokenize
+from vlkit.errors import InvalidArgumentError
 from vlkit.retrieval.search import HybridSearcher, Reranker
 
 pymupdf = pytest.importorskip("pymupdf")
 
 FILLER = "The service keeps running in the background and writes a short status line every minute. "
-
-
-def test_tokenize_english_lowercases_stems_and_keeps_keys():
-    toks = tokenize("Installing the Agents: set max_cache_mb; proxies CONFIGURED")
-    assert toks == ["install", "agent", "set", "max_cache_mb", "max", "cach", "mb", "proxy", "configur"]
-    assert stem("configure") == stem("configuring") == stem("configures") == "configur"
-    assert stem("E1023".lower()) == "e1023"  # identifiers untouched
-
-
-def test_tokenize_chinese_bigrams_with_embedded_identifiers():
-    assert tokenize("配置代理") == ["配置", "置代", "代理"]
-    assert tokenize("错误码 LG-4290 表示") == ["错误", "误码", "lg", "4290", "表示"]
-    assert tokenize("中") == ["中"]
-
-
-def test_bm25_ranks_rare_terms_and_reports_coverage():
-    bm25 = BM25Index(["install the agent on linux", "配置代理服务器的方法", "proxy settings: proxy_url and proxy_user"])
-    assert [i for i, _ in bm25.search("如何配置代理", k=3)] == [1]
-    top = bm25.search("configure proxy_url", k=3)
-    assert top[0][0] == 2 and len(top) == 1
-    assert bm25.coverage("proxy settings", "proxy settings here") == pytest.approx(1.0)
-    assert bm25.coverage("proxy settings", "nothing related") == 0.0
-    assert 0.0 < bm25.coverage("proxy banana", "proxy") < 0.5  # unseen 'banana' weighs like the rarest term
-
-
-def test_rrf_math():
-    fused = reciprocal_rank_fusion([["a", "b", "c"], ["b", "d"]], k=60)
-    assert [x for x, _ in fused] == ["b", "a", "d", "c"]  # d: 1/62 beats c: 1/63
-    assert dict(fused)["b"] == pytest.approx(1 / 62 + 1 / 61)
-    assert dict(fused)["d"] == pytest.approx(1 / 62)
-    weighted = dict(reciprocal_rank_fusion([["a"], ["b"]], k=1, weights=[1.0, 0.5]))
-    assert weighted == {"a": pytest.approx(0.5), "b": pytest.approx(0.25)}
-    assert dict(reciprocal_rank_fusion([["a", "a"]], k=0)) == {"a": 1.0}  # repeats count once
-    with pytest.raises(ValueError):
-        reciprocal_rank_fusion([["a"]], weights=[1.0, 2.0])
 
 
 def _manual(path):
@@ -132,3 +96,15 @@ def test_bm25_rebuilt_when_index_changes(make_index, text_pdf, chinese_pdf):
     assert [c.file_name for c, _ in s.lexical_search("人工智能", 5)][0] == chinese_pdf.name
     index.remove(chinese_pdf.name)
     assert s.lexical_search("人工智能", 5) == []
+
+
+def test_bad_settings_and_rerankers_are_user_errors(manual_index):
+    with pytest.raises(InvalidArgumentError, match="k_dense=0 and k_lexical=0"):
+        HybridSearcher(manual_index, k_dense=0, k_lexical=0)
+
+    class Short(Reranker):
+        def score(self, query, hits):
+            return [1.0]
+
+    with pytest.raises(InvalidArgumentError, match="Short.score returned 1 scores for 3 hits"):
+        HybridSearcher(manual_index, reranker=Short(), rerank_depth=3).search("engine oil", k=3)

