@@ -6,28 +6,17 @@ import base64
 import json
 import tempfile
 import time
-from enum import Enum
 from pathlib import Path
 from typing import Annotated, Any, Optional
 
 import typer
 
 from vlkit.cli.console import console, err_console, printable
+from vlkit.cli.llm import BackendName, Family, build_llm
 
 __all__ = ["agent"]
 
 TOOL_NAMES = ("html", "invoice", "gui", "kb", "browser")
-
-
-class BackendName(str, Enum):
-    transformers = "transformers"
-    openai = "openai"
-
-
-class Family(str, Enum):
-    qwen2_vl = "qwen2_vl"
-    qwen2_5_vl = "qwen2_5_vl"
-    qwen3_vl = "qwen3_vl"
 
 
 def agent(
@@ -80,7 +69,6 @@ def agent(
     from vlkit.agents import create_vlm_agent, run_summary
     from vlkit.agents.choices import file_choices
     from vlkit.errors import UserError
-    from vlkit.models import ChatQwenVL
 
     names = [t.strip() for t in tools.split(",") if t.strip()]
     unknown = [n for n in names if n not in TOOL_NAMES]
@@ -90,17 +78,8 @@ def agent(
         raise UserError("the kb tool needs --index DIR (build one with `vlkit kb add FILES --index DIR`)")
     if "browser" in names and not allow:
         raise UserError("the browser tools need --allow ORIGIN (e.g. --allow http://127.0.0.1:8000)")
-    if tiny is not None:
-        from vlkit.testing import tiny_checkpoint
-
-        with err_console.status(f"building tiny {tiny.value} checkpoint"):
-            model = str(tiny_checkpoint(tiny.value))
-        err_console.print(f"[yellow]tiny random {tiny.value} checkpoint: the loop and tools are real, the steps are noise[/]")
-    kwargs: dict[str, Any] = {"model": model} if model else {}
-    llm = ChatQwenVL(
-        backend=backend.value, base_url=base_url, max_tokens=max_tokens, temperature=temperature,
-        family=family.value if family else None, **kwargs,
-    )
+    llm = build_llm(model=model, tiny=tiny, backend=backend, base_url=base_url, family=family,
+                    max_tokens=max_tokens, temperature=temperature, noise="the loop and tools are real, the steps are noise")
     files = file_choices(image or [])
     started = time.perf_counter()
     toolset, cleanup = _build_tools(names, llm, files, index, allow)

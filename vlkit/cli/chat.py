@@ -3,25 +3,15 @@
 from __future__ import annotations
 
 import time
-from enum import Enum
 from typing import Annotated, Any, Optional
 
 import typer
-from rich.markup import escape
 
 from vlkit.cli.console import console, err_console
-from vlkit.models.families import FAMILIES  # cheap: vlkit.models loads its heavy parts lazily
+from vlkit.cli.llm import BackendName, Family, build_llm
 
 __all__ = ["BackendName", "Family", "chat", "image_block"]
 
-
-class BackendName(str, Enum):
-    transformers = "transformers"
-    openai = "openai"
-
-
-Family = Enum("Family", {name: name for name in FAMILIES}, type=str)  # type: ignore[misc]
-"""The ``--tiny`` choices: every family of :data:`vlkit.models.families.FAMILIES`."""
 
 _URL_SCHEMES = ("http://", "https://", "file://", "data:")
 
@@ -84,19 +74,8 @@ def chat(
     """
     from langchain_core.messages import HumanMessage, SystemMessage
 
-    from vlkit.models import ChatQwenVL
-
-    if tiny is not None:
-        from vlkit.testing import tiny_checkpoint
-
-        with err_console.status(f"building tiny {tiny.value} checkpoint"):
-            model = str(tiny_checkpoint(tiny.value))
-        err_console.print(
-            f"[yellow]tiny random {tiny.value} checkpoint at {escape(model)}: the pipeline is real, the output is noise[/]"
-        )
-    kwargs = {"model": model} if model else {}
-    llm = ChatQwenVL(backend=backend.value, base_url=base_url, max_tokens=max_tokens, temperature=temperature,
-                     max_pixels=max_pixels, device=device, dtype=dtype, **kwargs)  # fmt: skip
+    llm = build_llm(model=model, tiny=tiny, backend=backend, base_url=base_url, max_tokens=max_tokens,
+                    temperature=temperature, max_pixels=max_pixels, device=device, dtype=dtype)
     content: list = [image_block(i) for i in image or []]
     content.append({"type": "text", "text": prompt})
     messages = ([SystemMessage(content=system)] if system else []) + [HumanMessage(content=content)]

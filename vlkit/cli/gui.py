@@ -10,6 +10,7 @@ from typing import Annotated, Any, Optional
 import typer
 
 from vlkit.cli.console import console, err_console, printable
+from vlkit.cli.llm import Family, build_llm
 
 __all__ = ["app"]
 
@@ -18,12 +19,6 @@ app = typer.Typer(
     no_args_is_help=True,
     rich_markup_mode="rich",
 )
-
-
-class Family(str, Enum):
-    qwen2_vl = "qwen2_vl"
-    qwen2_5_vl = "qwen2_5_vl"
-    qwen3_vl = "qwen3_vl"
 
 
 class Device(str, Enum):
@@ -52,18 +47,8 @@ MaxTokensOpt = Annotated[int, typer.Option(min=8, help="Most new tokens per answ
 
 
 def _model(model: str | None, base_url: str | None, family: Family | None, tiny: Family | None, max_tokens: int) -> Any:
-    from vlkit.models import ChatQwenVL
-
-    if tiny is not None:
-        from vlkit.testing import tiny_checkpoint
-
-        with err_console.status(f"building tiny {tiny.value} checkpoint"):
-            model = str(tiny_checkpoint(tiny.value))
-        err_console.print(f"[yellow]tiny random {tiny.value} checkpoint: the pipeline is real, the action is noise[/]")
-    kwargs: dict[str, Any] = {"model": model} if model else {}
-    if base_url:
-        kwargs.update(backend="openai", base_url=base_url, family=family.value if family else None)
-    return ChatQwenVL(max_tokens=max_tokens, **kwargs)
+    return build_llm(model=model, tiny=tiny, base_url=base_url, family=family if base_url else None,
+                     max_tokens=max_tokens, noise="the action is noise")
 
 
 @app.command("plan")

@@ -9,7 +9,7 @@ from typing import Annotated, Any, Optional
 import typer
 from typer.core import TyperGroup
 
-from vlkit.cli.chat import BackendName, Family
+from vlkit.cli.llm import BackendName, Family, build_llm
 from vlkit.cli.console import console, err_console, printable
 
 __all__ = ["app"]
@@ -71,20 +71,8 @@ def _build_model(
     device: str | None,
     family: Family | None,
 ) -> Any:
-    from vlkit.models import ChatQwenVL
-
-    if tiny is not None:
-        from vlkit.testing import tiny_checkpoint
-
-        with err_console.status(f"building tiny {tiny.value} checkpoint"):
-            model = str(tiny_checkpoint(tiny.value))
-        err_console.print(
-            f"[yellow]tiny random {tiny.value} checkpoint: the pipeline is real, the HTML it writes is noise[/]"
-        )
-    kwargs: dict[str, Any] = {"model": model} if model else {}
-    if family is not None:
-        kwargs["family"] = family.value
-    return ChatQwenVL(backend=backend.value, base_url=base_url, max_tokens=max_tokens, device=device, **kwargs)
+    return build_llm(model=model, tiny=tiny, backend=backend, base_url=base_url, family=family,
+                     max_tokens=max_tokens, device=device, noise="the HTML it writes is noise")
 
 
 def _progress() -> Any:

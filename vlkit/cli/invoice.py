@@ -11,6 +11,7 @@ import typer
 from typer.core import TyperGroup
 
 from vlkit.cli.console import console, err_console
+from vlkit.cli.llm import Family, build_llm
 
 __all__ = ["app"]
 
@@ -30,12 +31,6 @@ app = typer.Typer(
     no_args_is_help=True,
     rich_markup_mode="rich",
 )
-
-
-class Family(str, Enum):
-    qwen2_vl = "qwen2_vl"
-    qwen2_5_vl = "qwen2_5_vl"
-    qwen3_vl = "qwen3_vl"
 
 
 class Reader(str, Enum):
@@ -61,20 +56,8 @@ DeviceOpt = Annotated[Optional[str], typer.Option(help="cuda, cpu or mps (defaul
 
 
 def _model(model: str | None, tiny: Family | None, base_url: str | None, max_tokens: int, device: str | None) -> Any:
-    from vlkit.models import ChatQwenVL
-
-    if tiny is not None:
-        from vlkit.testing import tiny_checkpoint
-
-        with err_console.status(f"building tiny {tiny.value} checkpoint"):
-            model = str(tiny_checkpoint(tiny.value))
-        err_console.print(
-            f"[yellow]tiny random {tiny.value} checkpoint: the pipeline is real, the extracted values are noise[/]"
-        )
-    kwargs: dict[str, Any] = {"model": model} if model else {}
-    if base_url:
-        kwargs.update(backend="openai", base_url=base_url)
-    return ChatQwenVL(max_tokens=max_tokens, temperature=0.0, device=device, **kwargs)
+    return build_llm(model=model, tiny=tiny, base_url=base_url, max_tokens=max_tokens, temperature=0.0,
+                     device=device, noise="the extracted values are noise")
 
 
 def _table(result: Any) -> Any:

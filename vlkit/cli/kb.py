@@ -17,6 +17,7 @@ import typer
 from rich.progress import ProgressColumn
 from rich.text import Text
 
+from vlkit.cli.llm import BackendName
 from vlkit.cli.console import console, err_console, printable
 
 __all__ = [
@@ -64,10 +65,6 @@ class ReaderName(str, Enum):
     rapidocr = "rapidocr"
     vlm = "vlm"
 
-
-class BackendName(str, Enum):
-    transformers = "transformers"
-    openai = "openai"
 
 
 def open_index(index: Path, chroma_url: str | None = None, *, create: bool = False, **kwargs: Any) -> Any:
@@ -155,12 +152,9 @@ def add(
     """
     chat_model = None
     if reader is ReaderName.vlm:
-        from vlkit.models import ChatQwenVL
+        from vlkit.cli.llm import build_llm
 
-        kwargs: dict[str, Any] = {"model": model} if model else {}
-        if base_url:
-            kwargs.update(backend="openai", base_url=base_url)
-        chat_model = ChatQwenVL(**kwargs)
+        chat_model = build_llm(model=model, base_url=base_url)
     from vlkit.retrieval import make_embedder
 
     kb = open_index(index, chroma_url, create=True, dpi=dpi, reader=reader.value, chat_model=chat_model,
@@ -317,18 +311,11 @@ def ask(
 
 def _answer(kb: Any, question: str, *, k: int, max_images: int, max_tokens: int, model: str | None,
             backend: str, base_url: str | None, tiny: str | None) -> None:
-    from vlkit.models import ChatQwenVL
+    from vlkit.cli.llm import build_llm
     from vlkit.retrieval import DocumentQA
 
-    if tiny is not None:
-        from vlkit.testing import tiny_checkpoint
-
-        with err_console.status(f"building tiny {tiny} checkpoint"):
-            model = str(tiny_checkpoint(tiny))
-        err_console.print(f"tiny random {tiny} checkpoint: retrieval is real, the answer is noise",
-                          style="yellow", markup=False)
-    kwargs: dict[str, Any] = {"model": model} if model else {}
-    llm = ChatQwenVL(backend=backend, base_url=base_url, max_tokens=max_tokens, **kwargs)
+    llm = build_llm(model=model, tiny=tiny, backend=backend, base_url=base_url, max_tokens=max_tokens,
+                    noise="retrieval is real, the answer is noise")
     qa = DocumentQA(llm, kb, k=k, max_images=max_images)
     sources: list = []
     with err_console.status("retrieving and answering…"):

@@ -8,7 +8,7 @@ from typing import Annotated, Optional
 
 import typer
 
-from vlkit.cli.chat import Family
+from vlkit.cli.llm import Family, build_llm
 from vlkit.cli.console import err_console
 
 __all__ = ["serve"]
@@ -53,7 +53,6 @@ def serve(
     from vlkit.extras import require
 
     uvicorn = require("uvicorn", "serve", "vlkit serve")
-    from vlkit.models import ChatQwenVL
     from vlkit.serve.app import ServeConfig, create_app
     from vlkit.serve.engine import Engine
     from vlkit.serve.fetch import UrlFetcher
@@ -61,14 +60,9 @@ def serve(
     logging.getLogger("vlkit.serve").setLevel(logging.INFO)
     name = served_model_name
     if tiny is not None:
-        from vlkit.testing import tiny_checkpoint
-
-        with err_console.status(f"building tiny {tiny.value} checkpoint"):
-            model = str(tiny_checkpoint(tiny.value))
         name = name or f"vlkit-tiny-{tiny.value}"
-        err_console.print(f"[yellow]tiny random {tiny.value} checkpoint: the server is real, the answers are noise[/]")
-    llm = ChatQwenVL(**({"model": model} if model else {}), device=device, dtype=dtype, max_tokens=max_tokens,
-                     max_pixels=max_pixels)  # fmt: skip
+    llm = build_llm(model=model, tiny=tiny, device=device, dtype=dtype, max_tokens=max_tokens, max_pixels=max_pixels,
+                    noise="the server is real, the answers are noise")
     fetcher = UrlFetcher(max_bytes=int(url_fetch_max_mb * 2**20), timeout=url_fetch_timeout) if allow_url_fetch else None
     engine = Engine(llm, name=name or llm.model, max_model_len=max_model_len, fetcher=fetcher)
     with err_console.status(f"loading {llm.model}"):
