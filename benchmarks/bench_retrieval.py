@@ -9,7 +9,11 @@ issue's second reference point; quality only). vlkit: ``DocumentIndex`` (auto re
 ``HybridSearcher`` (dense + BM25, RRF, pages), once with the same all-MiniLM-L6-v2 ("vlkit-minilm",
 the like-for-like comparison) and once with the multilingual USE embedder ("vlkit-use").
 
-Measures, on the bundled eval set (``vlkit.retrieval.evalset``; 42 generated manual pages, 52
+Measures, first on the dev set's real manuals (``--manuals DIR``: the four English Debian manuals,
+511 pages, that ``benchmarks/devset/build.py`` puts in ``~/.cache/vlkit/devset/pdfs``): ingest pages/s
+of every pipeline, interleaved, and where each spent its time (vlkit: ``IngestSummary.stages`` —
+text extraction, chunking, embedding, page images, commit; plain: text, split, embedding, Chroma).
+Then, on the bundled eval set (``vlkit.retrieval.evalset``; 42 generated manual pages, 52
 questions): ingest pages/s of the text-layer PDFs (median of ``--repeats`` runs, after a warm-up
 ingest by every pipeline so imports are nobody's cost), and again on 90 pages as full as a real
 manual's (``_dense.py``; the eval pages are short, which inflates fixed per-page costs); Recall@1/Recall@5/MRR@10 for all, English,
@@ -19,8 +23,8 @@ embedding is real; both pipelines warmed by one untimed query, then timed interl
 passes of the questions), the first search's BM25 build and the BM25 update after one more
 document. Ratios are against the baseline measured in the same run. Prints JSON.
 
-    python benchmarks/bench_retrieval.py --quick      # ~minutes on 2 cores: 1k/10k chunks, no scan
-    python benchmarks/bench_retrieval.py              # 10k/100k chunks, scanned variant included
+    python benchmarks/bench_retrieval.py --quick      # ~minutes on 2 cores: 2 manuals, 1k/10k chunks, no scan
+    python benchmarks/bench_retrieval.py              # all 4 manuals, 10k/100k chunks, scanned variant
 
 Needs ``langchain-text-splitters`` and ``langchain-chroma``. ``langchain-community`` is not
 needed: instead of its PyMuPDFLoader the baseline does what that loader does, one
@@ -32,6 +36,7 @@ from __future__ import annotations
 import argparse
 import json
 import logging
+import os
 import random
 import shutil
 import sys
@@ -54,20 +59,40 @@ def _pct(values: list[float], q: float) -> float:
 
 
 # ---------------------------------------------------------------------------------------- pipelines
+class _TimedEmbeddings:
+    """Wraps LangChain embeddings to time ``embed_documents`` (the plain pipeline's embedding stage)."""
+
+    def __init__(self, inner: Any) -> None:
+        self.inner, self.seconds = inner, 0.0
+
+    def embed_documents(self, texts: list[str]) -> list[list[float]]:
+        t = time.perf_counter()
+        try:
+            return self.inner.embed_documents(texts)
+        finally:
+            self.seconds += time.perf_counter() - t
+
+    def embed_query(self, text: str) -> list[float]:
+        return self.inner.embed_query(text)
+
+
 class Plain:
     """The plain LangChain pipeline."""
 
     def __init__(self, folder: Path, embeddings: Any) -> None:
         from langchain_chroma import Chroma
 
-        self.store = Chroma(collection_name="plain", embedding_function=embeddings,
+        self.embeddings = _TimedEmbeddings(embeddings)
+        self.store = Chroma(collection_name="plain", embedding_function=self.embeddings,
                             persist_directory=str(folder), collection_metadata={"hnsw:space": "cosine"})
+        self.stages: dict[str, float] = {}
 
     def add(self, pdfs: list[Path]) -> int:
         import pymupdf
         from langchain_core.documents import Document
         from langchain_text_splitters import RecursiveCharacterTextSplitter
 
+        t0 = time.perf_counter()
         splitter = RecursiveCharacterTextSplitter(chunk_size=1000, chunk_overlap=200)
         docs, pages = [], 0
         for pdf in pdfs:  # what PyMuPDFLoader does: one Document per page with page metadata
@@ -75,9 +100,15 @@ class Plain:
                 for i, page in enumerate(d):
                     docs.append(Document(page_content=page.get_text(), metadata={"source": pdf.name, "page": i + 1}))
                     pages += 1
+        t1 = time.perf_counter()
         chunks = [c for c in splitter.split_documents(docs) if c.page_content.strip()]
+        t2 = time.perf_counter()
+        self.embeddings.seconds = 0.0
         if chunks:
             self.store.add_documents(chunks)
+        t3 = time.perf_counter()
+        self.stages = {"text_s": t1 - t0, "chunk_s": t2 - t1, "embed_s": self.embeddings.seconds,
+                       "chroma_s": t3 - t2 - self.embeddings.seconds, "chunks": len(chunks)}
         return pages
 
     def search(self, query: str, k: int) -> list[tuple[str, int]]:
@@ -126,12 +157,19 @@ def _hits_as_keys(searcher):
     return lambda q, k: [(h.file_name, h.page) for h in searcher.search(q, k)]
 
 
-def _timed_ingest(make, folder: Path, pdfs: list[Path]) -> tuple[Any, int, float]:
+def _timed_ingest(make, folder: Path, pdfs: list[Path]) -> tuple[Any, int, float, dict[str, float]]:
+    """``(pipeline, pages, seconds, stages)``: one ingest into a new folder, opening it included."""
     t = time.perf_counter()
     pipeline = make(folder)
     added = pipeline.add(pdfs)
     dt = time.perf_counter() - t
-    return pipeline, added if isinstance(added, int) else added.pages, dt
+    if isinstance(added, int):  # the plain pipeline
+        return pipeline, added, dt, dict(pipeline.stages)
+    stages = added.stages.as_dict()
+    # what add() does around the ingest (the lock, orphan images, the search snapshot) and opening the index
+    stages["outside_ingest_s"] = round(dt - added.wall_s, 3)
+    stages["chunks"] = sum(pipeline.manifest.count_chunks(f.doc_id) for f in added.files if f.doc_id)
+    return pipeline, added.pages, dt, stages
 
 
 def _makers(embedders: dict[str, Any], baselines: dict[str, Any]) -> dict[str, Any]:
@@ -144,27 +182,35 @@ def _makers(embedders: dict[str, Any], baselines: dict[str, Any]) -> dict[str, A
     return makers
 
 
-def ingest_speed(work: Path, pdfs: list[Path], makers: dict[str, Any], repeats: int):
+def ingest_speed(work: Path, pdfs: list[Path], makers: dict[str, Any], repeats: int, warm: list[Path] | None = None):
     """Median ingest time of ``repeats`` runs per pipeline (interleaved, so load drift hits all alike),
     and each pipeline's last ``(pipeline, pages)``."""
     work.mkdir(parents=True, exist_ok=True)
     # warm-up: imports (pymupdf, chromadb, text splitters, readers) and first-call costs are paid
     # here, by every pipeline, not by whichever happens to be timed first
     for name, make in makers.items():
-        _timed_ingest(make, work / f"warm-{name}", pdfs[:1])
+        _timed_ingest(make, work / f"warm-{name}", warm or pdfs[:1])
     times: dict[str, list[float]] = {name: [] for name in makers}
     last: dict[str, tuple[Any, int]] = {}
+    stages: dict[str, list[dict[str, float]]] = {name: [] for name in makers}
+    load = os.getloadavg()
     for r in range(repeats):
         for name, make in makers.items():
-            pipeline, pages, dt = _timed_ingest(make, work / f"{name}-{r}", pdfs)
+            pipeline, pages, dt, split = _timed_ingest(make, work / f"{name}-{r}", pdfs)
             times[name].append(dt)
+            stages[name].append(split)
+            if name in last and hasattr(last[name][0], "close"):
+                last[name][0].close()
             last[name] = (pipeline, pages)
-            log.info("%s run %d: %d pages in %.2fs", name, r + 1, pages, dt)
+            log.info("%s run %d: %d pages in %.2fs (load %.1f)", name, r + 1, pages, dt, os.getloadavg()[0])
     speed = {}
     for name, (_, pages) in last.items():
-        dt = float(np.median(times[name]))
+        median = int(np.argsort(times[name])[len(times[name]) // 2])
+        dt = times[name][median]
         speed[name] = {"ingest_pages_per_s": round(pages / dt, 3), "ingest_s": round(dt, 3),
-                       "ingest_runs_s": [round(x, 3) for x in times[name]]}
+                       "ingest_runs_s": [round(x, 3) for x in times[name]],
+                       "stages_s": {k: round(v, 3) for k, v in stages[name][median].items()}}
+    speed["load_average"] = {"before": [round(x, 2) for x in load], "after": [round(x, 2) for x in os.getloadavg()]}
     return speed, last
 
 
@@ -179,6 +225,7 @@ def quality_and_ingest(work: Path, files, questions, embedders: dict[str, Any], 
     result: dict[str, Any] = {}
     for name, (pipeline, _) in last.items():
         row: dict[str, Any] = dict(speed[name])
+        row.pop("stages_s", None)
         if name in baselines:
             row["text"] = _eval(pipeline.search, questions)
             if scanned:
@@ -201,7 +248,46 @@ def quality_and_ingest(work: Path, files, questions, embedders: dict[str, Any], 
             index.close()
         result[name] = row
     result["bm25-pages"] = bm25_pages(pdfs, questions)
+    result["load_average"] = speed["load_average"]
     return result
+
+
+def manual_pdfs(folder: Path, quick: bool) -> list[Path] | str:
+    """The dev set's manuals in ``folder`` (the files ``benchmarks/devset/manifest.json`` names, else every
+    PDF there); ``--quick``: the two smallest. A string says why there are none and how to get them."""
+    manifest = Path(__file__).resolve().parent / "devset" / "manifest.json"
+    folder = folder.expanduser()
+    if manifest.exists():
+        names = [d["file"] for d in json.loads(manifest.read_text())["documents"]]
+        pdfs = [folder / n for n in names if (folder / n).is_file()]
+    else:
+        pdfs = sorted(folder.glob("*.pdf"))
+    if not pdfs:
+        return (f"no dev-set manuals in {folder}; build them with `python benchmarks/devset/build.py` "
+                "(apt-get download of four Debian documentation packages) or pass --manuals DIR")
+    if quick:
+        pdfs = sorted(pdfs, key=lambda p: p.stat().st_size)[:2]
+    return pdfs
+
+
+def manual_ingest(work: Path, pdfs: list[Path], embedders: dict[str, Any], baselines: dict[str, Any],
+                  repeats: int) -> dict[str, Any]:
+    """Ingest pages/s of every pipeline on real manuals, with each one's time split by stage."""
+    import pymupdf
+
+    work.mkdir(parents=True, exist_ok=True)
+    warm = work / "warm-up.pdf"  # the first 3 pages of the first manual: warms up without a whole manual
+    with pymupdf.open(pdfs[0]) as src, pymupdf.open() as out:
+        out.insert_pdf(src, from_page=0, to_page=2)
+        out.save(warm)
+    speed, last = ingest_speed(work, pdfs, _makers(embedders, baselines), repeats, warm=[warm])
+    for pipeline, _ in last.values():
+        if hasattr(pipeline, "close"):
+            pipeline.close()
+    speed["files"] = [p.name for p in pdfs]
+    speed["ratio_vs_plain"] = {n: round(speed[n]["ingest_pages_per_s"] / speed[b]["ingest_pages_per_s"], 2)
+                               for n, b in (("vlkit-minilm", "plain"), ("vlkit-use", "plain-use"))}
+    return speed
 
 
 # ---------------------------------------------------------------------------------------- latency
@@ -263,7 +349,9 @@ def latency(work: Path, n: int, embedder: Any, lc_embeddings, vocab: list[str], 
     searcher.search(queries[0], 5)  # builds BM25 once (reported separately)
     bm25_build = time.perf_counter() - t
     plain.similarity_search(queries[0], k=20)  # plain's first query is not timed either
-    out: dict[str, Any] = {"chunks": n, "bm25_build_s": round(bm25_build, 2)}
+    out_settle = _settle(plain, queries)
+    out: dict[str, Any] = {"chunks": n, "bm25_build_s": round(bm25_build, 2), "chroma_settle_s": out_settle,
+                           "load_average": [round(x, 2) for x in os.getloadavg()]}
     fns = {"vlkit": lambda q: searcher.search(q, 5), "plain": lambda q: plain.similarity_search(q, k=20)}
     times: dict[str, list[float]] = {name: [] for name in fns}
     # interleaved, first one then the other going first, so that drift (Chroma's work after the bulk
@@ -287,13 +375,42 @@ def latency(work: Path, n: int, embedder: Any, lc_embeddings, vocab: list[str], 
     return out
 
 
+def _settle(plain: Any, queries: list[str], limit_s: float = 180.0) -> float:
+    """Wait until Chroma has finished indexing the bulk load (it compacts and builds its HNSW index in the
+    background, and a query meanwhile is ~10x slower for both pipelines): until the median of a few
+    plain queries stops falling. Returns the seconds waited."""
+    started = time.perf_counter()
+    last = float("inf")
+    while time.perf_counter() - started < limit_s:
+        times = []
+        for q in queries[:8]:
+            t = time.perf_counter()
+            plain.similarity_search(q, k=20)
+            times.append(time.perf_counter() - t)
+        median = float(np.median(times))
+        if median > 0.8 * last:
+            break
+        last = median
+        time.sleep(2.0)
+    return round(time.perf_counter() - started, 1)
+
+
 # ---------------------------------------------------------------------------------------- main
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="small scale: 1k/10k chunks, no scanned variant")
     parser.add_argument("--scanned", action="store_true", help="include the scanned variant in --quick")
+    parser.add_argument("--no-scanned", action="store_true", help="leave the scanned variant out of a full run")
+    parser.add_argument("--latency-chunks", type=int, nargs="+", default=None,
+                        help="synthetic index sizes for the latency test (default 10000 100000; --quick 1000 10000)")
     parser.add_argument("--repeats", type=int, default=3, help="ingest runs per pipeline (the median is reported)")
-    parser.add_argument("--out", type=Path, default=None, help="also write the JSON here")
+    parser.add_argument("--manual-repeats", type=int, default=None,
+                        help="ingest runs per pipeline on the real manuals (default: 1 full, --repeats quick)")
+    parser.add_argument("--manuals", type=Path, default=Path("~/.cache/vlkit/devset/pdfs"),
+                        help="folder with the dev set's PDFs (python benchmarks/devset/build.py puts them there)")
+    parser.add_argument("--only-manuals", action="store_true", help="measure only the real-manual ingest")
+    parser.add_argument("--only-latency", action="store_true", help="measure only the query latency (--latency-chunks)")
+    parser.add_argument("--out", type=Path, default=None, help="also write the JSON here (after every section)")
     args = parser.parse_args()
     setup_logging()
     from vlkit.retrieval.adapters import EmbedderEmbeddings
@@ -302,8 +419,8 @@ def main() -> None:
     from vlkit.retrieval.evalset import generate
     from vlkit.retrieval.multilingual import USEEmbedder
 
-    scanned = args.scanned or not args.quick
-    sizes = (1_000, 10_000) if args.quick else (10_000, 100_000)
+    scanned = (args.scanned or not args.quick) and not args.no_scanned
+    sizes = args.latency_chunks or ((1_000, 10_000) if args.quick else (10_000, 100_000))
     work = Path(tempfile.mkdtemp(prefix="bench_retrieval_"))
     try:
         files = generate(work / "evalset", scanned=scanned)
@@ -315,33 +432,61 @@ def main() -> None:
         # the baseline's embeddings: what HuggingFaceEmbeddings does (float32 sentence-transformers)
         plain_minilm = SentenceTransformerEmbedder(precision="float32", batch_size=32)
         plain_minilm.embed(["warm up"])
-        plain_use = USEEmbedder(batch_size=64)
+        # pinned, so the baseline stays put when vlkit's own USE defaults change
+        plain_use = USEEmbedder(batch_size=64, threads=2)
         plain_use.embed(["warm up"])
         lc = EmbedderEmbeddings(plain_minilm)
         result: dict[str, Any] = {"mode": "quick" if args.quick else "full", "pages": files.pages,
-                                  "questions": len(questions)}
+                                  "questions": len(questions), "load_average_start": list(os.getloadavg())}
+
+        def save() -> None:
+            if args.out:
+                args.out.write_text(json.dumps(result, indent=2, ensure_ascii=False))
+
+        if args.only_latency:
+            vocab = sorted({t for p in files.text_dir.glob("*.pdf") for t in _words(p)}) or ["x"]
+            queries = [x.question for x in questions][:40]
+            result["latency"] = [latency(work, n, minilm, lc, vocab, queries) for n in sizes]
+            result["load_average_end"] = list(os.getloadavg())
+            save()
+            sys.stdout.write(json.dumps(result, indent=2, ensure_ascii=False) + "\n")
+            return
+        embedders = {"vlkit-minilm": minilm, "vlkit-use": use}
+        baselines = {"plain": lc, "plain-use": EmbedderEmbeddings(plain_use)}
+        manuals = manual_pdfs(args.manuals, args.quick)
+        if isinstance(manuals, str):
+            log.warning("%s", manuals)
+            result["ingest_real_manuals"] = {"skipped": manuals}
+        else:
+            repeats = args.manual_repeats or (args.repeats if args.quick else 1)
+            result["ingest_real_manuals"] = manual_ingest(work / "manuals", manuals, embedders, baselines, repeats)
+        save()
+        if args.only_manuals:
+            sys.stdout.write(json.dumps(result, indent=2, ensure_ascii=False) + "\n")
+            return
         result["quality"] = quality_and_ingest(
-            work, files, questions, {"vlkit-minilm": minilm, "vlkit-use": use},
-            {"plain": lc, "plain-use": EmbedderEmbeddings(plain_use)}, scanned, repeats=args.repeats)
+            work, files, questions, embedders, baselines, scanned, repeats=args.repeats)
         q = result["quality"]
         result["ingest_ratio_vs_plain"] = {
             n: round(q[n]["ingest_pages_per_s"] / q[b]["ingest_pages_per_s"], 2)
             for n, b in (("vlkit-minilm", "plain"), ("vlkit-use", "plain-use"))}
         # the same ingest on pages as full as a real manual's (~3,400 characters; see _dense.py)
+        save()
         dense = dense_manuals(work / "dense", pages_per_file=10 if args.quick else 30)
-        embedders = {"vlkit-minilm": minilm, "vlkit-use": use}
-        speed, _ = ingest_speed(work / "dense-runs", dense, _makers(
-            embedders, {"plain": lc, "plain-use": EmbedderEmbeddings(plain_use)}), args.repeats)
+        speed, _ = ingest_speed(work / "dense-runs", dense, _makers(embedders, baselines), args.repeats)
         speed["ratio_vs_plain"] = {n: round(speed[n]["ingest_pages_per_s"] / speed[b]["ingest_pages_per_s"], 2)
                                    for n, b in (("vlkit-minilm", "plain"), ("vlkit-use", "plain-use"))}
         result["ingest_manual_density"] = speed
+        save()
         vocab = sorted({t for p in files.text_dir.glob("*.pdf") for t in _words(p)}) or ["x"]
         queries = [x.question for x in questions][:40]
-        result["latency"] = [latency(work, n, minilm, lc, vocab, queries) for n in sizes]
-        text = json.dumps(result, indent=2, ensure_ascii=False)
-        sys.stdout.write(text + "\n")
-        if args.out:
-            args.out.write_text(text)
+        result["latency"] = []
+        for n in sizes:
+            result["latency"].append(latency(work, n, minilm, lc, vocab, queries))
+            save()
+        result["load_average_end"] = list(os.getloadavg())
+        save()
+        sys.stdout.write(json.dumps(result, indent=2, ensure_ascii=False) + "\n")
     finally:
         shutil.rmtree(work, ignore_errors=True)
 

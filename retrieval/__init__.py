@@ -14,7 +14,7 @@ __all__ = [
     "DocumentIndex", "DocumentInfo", "IngestSummary", "FileResult",
     "Embedder", "SentenceTransformerEmbedder",
     "PageReader", "SourcePage",
-    "HybridSearcher", "Reranker", "DocumentQA", "Answer",
+    "HybridSearcher", "Reranker", "VLMReranker", "DocumentQA", "Answer",
     "KnowledgeBaseRetriever", "KnowledgeBaseVectorStore", "USEEmbedder", "make_embedder",
     "SearchableIndex", "SUPPORTED_SUFFIXES",
 ]
@@ -30,6 +30,7 @@ if TYPE_CHECKING:
     from vlkit.retrieval.pages import SourcePage
     from vlkit.retrieval.protocols import SearchableIndex
     from vlkit.retrieval.readers import PageReader
+    from vlkit.retrieval.rerank import VLMReranker
     from vlkit.retrieval.search import HybridSearcher, Reranker
 
 _LAZY = {
@@ -37,7 +38,7 @@ _LAZY = {
     "Embedder": "embeddings", "SentenceTransformerEmbedder": "embeddings",
     "PageReader": "readers", "SourcePage": "pages", "SearchableIndex": "protocols",
     "SUPPORTED_SUFFIXES": "ingest.files",
-    "HybridSearcher": "search", "Reranker": "search", "DocumentQA": "qa", "Answer": "qa",
+    "HybridSearcher": "search", "Reranker": "search", "VLMReranker": "rerank", "DocumentQA": "qa", "Answer": "qa",
     "KnowledgeBaseRetriever": "adapters", "KnowledgeBaseVectorStore": "adapters",
     "USEEmbedder": "multilingual", "make_embedder": "embeddings",
 }

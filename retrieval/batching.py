@@ -57,6 +57,8 @@ class EmbedBatcher:
         self._started = 0.0
         self._inflight: tuple[Future, list[PageRow], list[Chunk]] | None = None
         self._tail = False  # the buffer holds a document's last page: send it when the worker is free
+        self.wait_s = 0.0
+        """Seconds the calling thread waited for vectors (embedding that overlapped nothing)."""
 
     def add(self, page: PageRow, chunks: Sequence[Chunk], texts: Sequence[str]) -> None:
         self.poll()
@@ -111,6 +113,8 @@ class EmbedBatcher:
             return
         future, pages, chunks = self._inflight
         self._inflight = None
+        t = time.perf_counter()
         vectors = future.result()
+        self.wait_s += time.perf_counter() - t
         self._store(chunks, vectors)  # vectors first ...
         self._commit(pages, chunks)  # ... then the commit that makes the pages "done"

@@ -3,10 +3,15 @@
 A question file is JSON lines, one question each::
 
     {"question": "What does error FDB-2107 mean?", "file": "fluxdb-admin-guide.pdf",
-     "pages": [7], "lang": "en", "doc_lang": "en"}
+     "pages": [7], "lang": "en", "doc_lang": "en", "type": "definition",
+     "evidence": "FDB-2107 means the WAL is full"}
 
 ``pages`` are 1-based and any of them counts as a correct page; ``doc_lang`` (optional,
-defaults to ``lang``) marks cross-lingual questions (``lang != doc_lang``).
+defaults to ``lang``) marks cross-lingual questions (``lang != doc_lang``). Optional fields:
+``type`` (one of :data:`QUESTION_TYPES`; the report breaks the metrics down by it), ``evidence``
+(a short verbatim string of the first gold page, so a rebuilt document can be checked against
+the labels) and ``also`` (``[{"file": ..., "pages": [...]}, ...]``: pages of *other* documents that
+answer the question too — real manuals overlap, and ranking such a page first is not a miss).
 
 Definitions (per question, then averaged):
 
@@ -23,10 +28,11 @@ from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from vlkit.errors import UserError
+from vlkit.errors import InvalidArgumentError, UserError
 from vlkit.retrieval.types import PageHit
 
 __all__ = [
+    "QUESTION_TYPES",
     "EvalQuestion",
     "EvalReport",
     "Metrics",
@@ -42,6 +48,9 @@ logger = logging.getLogger(__name__)
 PageKey = tuple[str, int]
 """``(file name, 1-based page)``."""
 
+QUESTION_TYPES = ("how-to", "definition", "numeric", "fact")
+"""The ``type`` values a question may carry; the report has one group per type (``type:how-to`` …)."""
+
 
 @dataclass(frozen=True)
 class EvalQuestion:
@@ -52,10 +61,16 @@ class EvalQuestion:
     pages: tuple[int, ...]
     lang: str = "en"
     doc_lang: str = ""
+    type: str = ""
+    """One of :data:`QUESTION_TYPES`, or empty when the file does not say."""
+    evidence: str = ""
+    """Short verbatim text of the first gold page (checked against rebuilt documents, not scored)."""
+    also: tuple[PageKey, ...] = ()
+    """Pages of other documents that answer the question as well; they count as gold."""
 
     @property
     def gold(self) -> set[PageKey]:
-        return {(self.file, p) for p in self.pages}
+        return {(self.file, p) for p in self.pages} | set(self.also)
 
     @property
     def cross_lingual(self) -> bool:
@@ -77,15 +92,25 @@ class Metrics:
 
 @dataclass
 class EvalReport:
-    """Overall metrics, per-group metrics (``en``, ``zh``, ``cross-lingual``) and per-question ranks."""
+    """Overall metrics, per-language groups (``en``, ``zh``, ``cross-lingual``), per-type groups
+    (``how-to``, ``definition``, … for questions that carry a ``type``) and per-question ranks."""
 
     overall: Metrics
     groups: dict[str, Metrics] = field(default_factory=dict)
+    """Per question language, plus ``cross-lingual`` (``lang != doc_lang``)."""
     ranks: list[int | None] = field(default_factory=list)
     """Rank of the first gold page per question (1-based), ``None`` if not in the retrieved list."""
+    types: dict[str, Metrics] = field(default_factory=dict)
+    """Per question type, in :data:`QUESTION_TYPES` order; empty when no question has a type."""
 
     def as_dict(self) -> dict[str, dict[str, float]]:
-        return {"all": self.overall.as_dict(), **{g: m.as_dict() for g, m in self.groups.items()}}
+        """``{"all": …, "en": …, "zh": …, "cross-lingual": …, "type:how-to": …}`` — one flat level,
+        every value the same ``{"n", "recall@1", "recall@5", "mrr@10"}`` shape."""
+        return {
+            "all": self.overall.as_dict(),
+            **{g: m.as_dict() for g, m in self.groups.items()},
+            **{f"type:{t}": m.as_dict() for t, m in self.types.items()},
+        }
 
 
 def load_questions(path: str | Path) -> list[EvalQuestion]:
@@ -99,25 +124,38 @@ def load_questions(path: str | Path) -> list[EvalQuestion]:
             continue
         try:
             row = json.loads(line)
-            pages = row["pages"]
-            pages = tuple(int(p) for p in (pages if isinstance(pages, list) else [pages]))
-            out.append(
-                EvalQuestion(
-                    question=str(row["question"]),
-                    file=str(row["file"]),
-                    pages=pages,
-                    lang=str(row.get("lang", "en")),
-                    doc_lang=str(row.get("doc_lang", "")),
-                )
+            question = EvalQuestion(
+                question=str(row["question"]),
+                file=str(row["file"]),
+                pages=_pages(row["pages"]),
+                lang=str(row.get("lang", "en")),
+                doc_lang=str(row.get("doc_lang", "")),
+                type=str(row.get("type") or ""),
+                evidence=str(row.get("evidence") or ""),
+                also=tuple((str(a["file"]), p) for a in row.get("also") or () for p in _pages(a["pages"])),
             )
         except (ValueError, KeyError, TypeError) as exc:
             raise UserError(
                 f"{path}:{n}: not a labelled question ({exc!r}); each line needs "
-                '{"question": str, "file": str, "pages": [int, ...], "lang": str}'
+                '{"question": str, "file": str, "pages": [int, ...], "lang": str} and may add '
+                '"doc_lang", "type", "evidence", "also": [{"file": str, "pages": [int, ...]}]'
             ) from None
+        if question.type and question.type not in QUESTION_TYPES:
+            raise InvalidArgumentError(
+                f"{path}:{n}: unknown question type {question.type!r}; valid types: "
+                f"{', '.join(QUESTION_TYPES)} (or leave 'type' out)"
+            )
+        out.append(question)
     if not out:
         raise UserError(f"{path} holds no questions")
     return out
+
+
+def _pages(value: object) -> tuple[int, ...]:
+    pages = tuple(int(p) for p in (value if isinstance(value, list) else [value]))  # type: ignore[union-attr]
+    if not pages or min(pages) < 1:
+        raise ValueError(f"pages must be 1-based page numbers, got {value!r}")
+    return pages
 
 
 def recall_at_k(ranked: Sequence[PageKey], gold: set[PageKey], k: int) -> float:
@@ -155,14 +193,19 @@ def score_rankings(questions: Sequence[EvalQuestion], rankings: Sequence[Sequenc
         raise ValueError(f"{len(questions)} questions but {len(rankings)} rankings")
     rows = [(list(r), q.gold) for q, r in zip(questions, rankings)]
     groups: dict[str, list[int]] = {}
+    types: dict[str, list[int]] = {}
     for i, q in enumerate(questions):
         groups.setdefault(q.lang, []).append(i)
         if q.cross_lingual:
             groups.setdefault("cross-lingual", []).append(i)
+        if q.type:
+            types.setdefault(q.type, []).append(i)
+    order = {t: n for n, t in enumerate(QUESTION_TYPES)}
     return EvalReport(
         overall=_average(rows),
         groups={g: _average([rows[i] for i in idx]) for g, idx in sorted(groups.items())},
         ranks=[_first_rank(r, g) for r, g in rows],
+        types={t: _average([rows[i] for i in types[t]]) for t in sorted(types, key=lambda t: (order.get(t, 99), t))},
     )
 
 

@@ -116,13 +116,45 @@ class TermCounts:
     """
 
     lengths: np.ndarray
-    """Terms per text, repeats included (BM25's document length), int32."""
+    """Terms per text, repeats included (BM25's document length): int32, or float32 once weighted."""
     terms: np.ndarray
     texts: np.ndarray
     tfs: np.ndarray
 
     def __len__(self) -> int:
         return len(self.lengths)
+
+    def plus(self, other: TermCounts, weight: float = 1.0) -> TermCounts:
+        """The counts of each text with ``weight`` times ``other``'s counts of the same text added:
+        a field-weighted bag (BM25F's simple form, one length normalisation over the weighted
+        length), e.g. body + 2 × section path, so a query term in the heading counts double."""
+        if len(other) != len(self):
+            raise ValueError(f"{len(other)} texts in the field, {len(self)} in the body")
+        w = np.float32(weight)
+        both = TermCounts(
+            lengths=self.lengths.astype(np.float32) + w * other.lengths.astype(np.float32),
+            terms=np.concatenate([self.terms, other.terms]), texts=np.concatenate([self.texts, other.texts]),
+            tfs=np.concatenate([self.tfs.astype(np.float32), w * other.tfs.astype(np.float32)]),
+        )
+        return both.regroup(np.arange(len(self), dtype=np.int32), len(self))
+
+    def regroup(self, groups: np.ndarray, n: int) -> TermCounts:
+        """Counts of ``n`` texts made by concatenating texts: text ``i`` goes into ``groups[i]``
+        (e.g. chunks into their pages, for page-level BM25 without tokenising again)."""
+        groups = np.asarray(groups, dtype=np.int64)
+        key = (self.terms.astype(np.int64) << 32) | groups[self.texts]
+        order = np.argsort(key, kind="stable")
+        key = key[order]
+        first = np.empty(len(key), dtype=bool)
+        first[:1] = True
+        np.not_equal(key[1:], key[:-1], out=first[1:])
+        starts = np.flatnonzero(first)
+        unique = key[starts]
+        tfs = np.add.reduceat(self.tfs[order], starts) if len(starts) else self.tfs[:0]
+        lengths = np.bincount(groups, weights=self.lengths, minlength=n)[:n] if len(groups) else np.zeros(n)
+        dtype = np.int32 if self.lengths.dtype.kind == "i" and self.tfs.dtype.kind == "i" else np.float32
+        return TermCounts(lengths=lengths.astype(dtype), terms=(unique >> 32).astype(np.int32),
+                          texts=(unique & 0xFFFFFFFF).astype(np.int32), tfs=tfs.astype(dtype))
 
 
 class _PieceIds(dict):
@@ -253,17 +285,20 @@ class BM25Index:
     def __len__(self) -> int:
         return self.size
 
-    def scores(self, query: str) -> np.ndarray:
-        """BM25 score of every text for ``query`` (0 where no term matches)."""
+    def scores(self, query: str | dict[str, float]) -> np.ndarray:
+        """BM25 score of every text for ``query`` (0 where no term matches); a ``{term: weight}``
+        query (already tokenised terms) weighs each term's contribution (query expansion)."""
         out = np.zeros(self.size, dtype=np.float32)
-        for term in set(tokenize(query)):
+        terms = query.items() if isinstance(query, dict) else ((t, 1.0) for t in set(tokenize(query)))
+        for term, weight in terms:
             t = self._vocab.get(term)
             if t is not None and t < len(self._df):
                 lo, hi = self._indptr[t], self._indptr[t + 1]
-                out[self._docs[lo:hi]] += self._weights[lo:hi]  # ids are unique within one posting list
+                w = self._weights[lo:hi] if weight == 1.0 else np.float32(weight) * self._weights[lo:hi]
+                out[self._docs[lo:hi]] += w  # ids are unique within one posting list
         return out
 
-    def search(self, query: str, k: int = 10) -> list[tuple[int, float]]:
+    def search(self, query: str | dict[str, float], k: int = 10) -> list[tuple[int, float]]:
         """The ``k`` best ``(text index, score)`` pairs with a positive score, best first; equal
         scores in text order."""
         if not self.size or k <= 0:

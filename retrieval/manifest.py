@@ -243,6 +243,11 @@ class Manifest:
             r = rows[-1]
             last = (r[1], r[4], int(r[0].rsplit(":", 1)[1]))
 
+    def complete_chunk_ids(self) -> list[str]:
+        """Ids of every chunk of the complete documents (what a search may return), in id order."""
+        return [r[0] for r in self._all("SELECT c.id FROM chunks c JOIN documents d ON d.doc_id = c.doc_id "
+                                        "WHERE d.state='complete' ORDER BY c.id")]
+
     def chunks_by_id(self, ids: Sequence[str]) -> dict[str, tuple]:
         out: dict[str, tuple] = {}
         for i in range(0, len(ids), 500):

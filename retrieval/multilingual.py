@@ -11,6 +11,11 @@ under ``$VLKIT_CACHE`` or ``~/.cache/vlkit``, ~80 MB) that later processes map i
 ``vlkit kb search`` from the shell does not pay it again. Small batches (a query) run on one BLAS
 thread: the matrices are tiny and extra threads only wait on each other on a busy machine.
 
+Threads: ingest embeds on a worker thread while the calling thread reads the next pages, so
+large batches get one core fewer than the machine has (:func:`default_threads`; one on 2 cores).
+Two BLAS threads on a 2-core machine made ingest of a real manual 2x *slower* (63 pages: 10-13 s
+with one thread, 22-25 s with two, load ~6): each GEMM's threads wait for the core the other work holds.
+
 Example::
 
     index = DocumentIndex(".vlkit/kb", embedder=USEEmbedder())
@@ -19,6 +24,7 @@ Example::
 from __future__ import annotations
 
 import logging
+import os
 from typing import Any
 
 import numpy as np
@@ -26,9 +32,19 @@ import numpy as np
 from vlkit.extras import require
 from vlkit.retrieval.embeddings import Embedder, normalize_rows, utf8_safe
 
-__all__ = ["USEEmbedder"]
+__all__ = ["USEEmbedder", "default_threads"]
 
 logger = logging.getLogger(__name__)
+
+
+def default_threads() -> int:
+    """BLAS threads for large batches: the CPUs this process may use, less one for the ingest's
+    reading thread, between 1 and 4 (the micro-batches are too small to feed more)."""
+    try:
+        cpus = len(os.sched_getaffinity(0))
+    except (AttributeError, OSError):  # not Linux
+        cpus = os.cpu_count() or 1
+    return max(1, min(4, cpus - 1))
 
 
 class USEEmbedder(Embedder):
@@ -40,8 +56,9 @@ class USEEmbedder(Embedder):
     SMALL_BATCH = 8
     """Batches of at most this many texts (queries) run on one BLAS thread."""
 
-    def __init__(self, *, threads: int = 2, batch_size: int = 512, cache: bool = True) -> None:
-        self.threads = threads
+    def __init__(self, *, threads: int | None = None, batch_size: int = 512, cache: bool = True) -> None:
+        self.threads = threads or default_threads()
+        """BLAS threads for batches above :attr:`SMALL_BATCH` (``None``: :func:`default_threads`)."""
         self.batch_size = batch_size
         self.cache = cache
         """Load from / write to the on-disk load cache (see the module docstring)."""

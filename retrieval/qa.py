@@ -15,6 +15,10 @@ answerable questions' best page scores 0.23–0.8, eight off-topic questions (En
 0.08–0.16. With the English-only all-MiniLM-L6-v2 off-topic *Chinese* questions reach 0.4–0.47
 (it cannot read them), so no threshold separates them there: use a multilingual embedder.
 
+``rerank="vlm"`` lets the same chat model reorder the best pages first
+(:class:`~vlkit.retrieval.rerank.VLMReranker`): the page images the answer sees are then the ones
+the model judged most useful, not just the search's first two — at the price of one more model call.
+
 Example::
 
     qa = DocumentQA(ChatQwenVL(), DocumentIndex(".vlkit/kb"))
@@ -25,8 +29,6 @@ Example::
 
 from __future__ import annotations
 
-import base64
-import io
 import logging
 import re
 from collections.abc import Iterator
@@ -40,12 +42,13 @@ from langchain_core.messages import HumanMessage, SystemMessage
 
 from vlkit.errors import InvalidArgumentError
 from vlkit.models.families import FAMILIES
+from vlkit.retrieval.page_blocks import image_block
 from vlkit.retrieval.protocols import SearchableIndex
 from vlkit.retrieval.script import is_chinese
-from vlkit.retrieval.search import HybridSearcher
+from vlkit.retrieval.search import HybridSearcher, Reranker
 from vlkit.retrieval.types import PageHit
 
-__all__ = ["Answer", "DocumentQA", "NOT_FOUND", "DEFAULT_IMAGE_MAX_PIXELS", "is_chinese"]
+__all__ = ["Answer", "DocumentQA", "NOT_FOUND", "DEFAULT_IMAGE_MAX_PIXELS", "RERANK_CHOICES", "is_chinese"]
 
 logger = logging.getLogger(__name__)
 
@@ -101,6 +104,10 @@ class DocumentQA:
             smaller ones are sent as ``file://`` URLs.
         min_relevance: below this best ``scores["relevance"]`` the model is not called.
         searcher: a configured :class:`HybridSearcher` (default: one over ``index``).
+        rerank: reorder the retrieved pages before answering: ``None`` (default, the fused order),
+            ``"vlm"`` (:class:`~vlkit.retrieval.rerank.VLMReranker` with this ``chat_model``: one more
+            model call per question, over the best ``max(k, 5)`` pages), or any
+            :class:`~vlkit.retrieval.search.Reranker`. With your own ``searcher``, give it the reranker instead.
     """
 
     def __init__(
@@ -113,6 +120,7 @@ class DocumentQA:
         image_max_pixels: int = DEFAULT_IMAGE_MAX_PIXELS,
         min_relevance: float = 0.2,
         searcher: HybridSearcher | None = None,
+        rerank: str | Reranker | None = None,
     ) -> None:
         if k < 1 or max_images < 0 or image_max_pixels < MIN_IMAGE_PIXELS:
             raise InvalidArgumentError(
@@ -122,7 +130,13 @@ class DocumentQA:
         self.chat_model, self.index = chat_model, index
         self.k, self.max_images, self.image_max_pixels = k, max_images, image_max_pixels
         self.min_relevance = min_relevance
-        self.searcher = searcher or HybridSearcher(index)
+        reranker, depth = _reranker(rerank, chat_model, k)
+        if searcher is not None and reranker is not None:
+            raise InvalidArgumentError(
+                "DocumentQA got both searcher= and rerank=; pass the reranker to your searcher "
+                "(HybridSearcher(index, reranker=..., rerank_depth=...)) or drop searcher="
+            )
+        self.searcher = searcher or HybridSearcher(index, reranker=reranker, rerank_depth=depth)
 
     # ------------------------------------------------------------------ public
     def retrieve(self, question: str) -> list[PageHit]:
@@ -141,7 +155,7 @@ class DocumentQA:
         for i, hit in enumerate(pages):
             content.append({"type": "text", "text": f"Source {hit.citation}:\n{hit.text.strip()}\n"})
             if i < self.max_images and hit.image_path:
-                block = self._image_block(Path(hit.image_path))
+                block = image_block(Path(hit.image_path), self.image_max_pixels)
                 if block is not None:
                     content.append(block)
         label = "问题" if lang == "zh" else "Question"
@@ -178,23 +192,28 @@ class DocumentQA:
                 yield text
         yield pages
 
-    # ------------------------------------------------------------------ images
-    def _image_block(self, path: Path) -> dict[str, Any] | None:
-        try:
-            from PIL import Image
 
-            with Image.open(path) as img:
-                w, h = img.size
-                if w * h <= self.image_max_pixels:
-                    return {"type": "image", "url": path.resolve().as_uri()}
-                scale = (self.image_max_pixels / (w * h)) ** 0.5
-                small = img.convert("RGB").resize((max(1, int(w * scale)), max(1, int(h * scale))), Image.LANCZOS)
-                buf = io.BytesIO()
-                small.save(buf, format="PNG")
-        except OSError as exc:  # a missing or unreadable page image: answer from the text
-            logger.warning("page image %s unusable (%s); sending text only", path, exc)
-            return None
-        return {"type": "image", "base64": base64.b64encode(buf.getvalue()).decode("ascii"), "mime_type": "image/png"}
+RERANK_CHOICES = ("vlm",)
+"""The names ``DocumentQA(rerank=...)`` accepts besides ``None`` and a :class:`Reranker` instance."""
+
+
+def _reranker(rerank: str | Reranker | None, chat_model: BaseChatModel, k: int) -> tuple[Reranker | None, int]:
+    """The reranker ``rerank`` names and how many fused pages it should see."""
+    if rerank is None:
+        return None, k
+    if isinstance(rerank, Reranker):
+        return rerank, max(k, 20)
+    if rerank == "vlm":
+        from vlkit.retrieval.rerank import VLMReranker
+
+        top_n = max(k, 5)
+        return VLMReranker(chat_model, top_n=top_n), top_n
+    hint = (" (no cross-encoder is available offline: no installable package ships one's weights)"
+            if rerank == "cross-encoder" else "")
+    raise InvalidArgumentError(
+        f"rerank={rerank!r} is not a reranker{hint}; use None, one of {', '.join(map(repr, RERANK_CHOICES))}, "
+        "or a vlkit.retrieval.Reranker instance"
+    )
 
 
 def _text_of(content: Any) -> str:

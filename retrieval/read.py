@@ -18,6 +18,7 @@ from vlkit.retrieval.page_images import PageImageStore
 from vlkit.retrieval.protocols import PageKey
 from vlkit.retrieval.store import ChromaStore
 from vlkit.retrieval.types import Chunk
+from vlkit.retrieval.vectors import VectorSnapshot
 
 __all__ = ["IndexReader"]
 
@@ -32,11 +33,17 @@ class IndexReader:
     """
 
     def __init__(
-        self, manifest: Manifest, store: ChromaStore, images: PageImageStore, *,
-        embedder: Callable[[], Embedder], check_embedder: Callable[[], None],
+        self, manifest: Manifest, store: ChromaStore | Callable[[], ChromaStore], images: PageImageStore, *,
+        embedder: Callable[[], Embedder], check_embedder: Callable[[], None], snapshot: VectorSnapshot | None = None,
     ) -> None:
-        self.manifest, self.store, self.images = manifest, store, images
+        self.manifest, self.images, self.snapshot = manifest, images, snapshot
+        self._store = store
         self._embedder, self._check_embedder = embedder, check_embedder
+
+    @property
+    def store(self) -> ChromaStore:
+        """The vector store, opened on first use when given as a factory."""
+        return self._store if isinstance(self._store, ChromaStore) else self._store()
 
     @property
     def version(self) -> int:
@@ -61,9 +68,17 @@ class IndexReader:
         HNSW search (~0.3 s at 100k chunks against ~2 ms without). Vectors of pending or removing
         documents are rare, so the search fetches a few more to make up for them, and falls back to
         the filtered query only when they crowd out visible chunks.
+
+        A fresh vector snapshot (:mod:`~vlkit.retrieval.vectors`) answers first when there is one: it
+        holds exactly the visible chunks, and needs no Chroma.
         """
         if k <= 0:
             return []
+        if self.snapshot is not None:
+            found = self.snapshot.search(embedding, k, self.manifest.version, self.manifest.get_meta("embedder") or "")
+            if found is not None:
+                rows = self.manifest.chunks_by_id([i for i, _ in found])
+                return [(self.chunk(rows[i]), score) for i, score in found if i in rows][:k]
         hidden = self.manifest.hidden_ids()
         fetch = k if not hidden else 2 * k + 10
         hits = self.store.query(embedding, fetch)

@@ -109,6 +109,13 @@ class ChromaStore:
     def count(self) -> int:
         return int(self.collection.count())
 
+    def vectors(self, ids: Sequence[str], batch: int = 2000) -> Iterator[tuple[str, np.ndarray]]:
+        """``(chunk id, stored vector)`` of the ids that exist, fetched in batches (for the search
+        snapshot, :mod:`~vlkit.retrieval.vectors`)."""
+        for i in range(0, len(ids), batch):
+            got = self.collection.get(ids=list(ids[i:i + batch]), include=["embeddings"])
+            yield from zip(got["ids"], np.asarray(got["embeddings"], dtype=np.float32))
+
     def all_ids(self, batch: int = 1000) -> Iterator[str]:
         offset = 0
         while True:

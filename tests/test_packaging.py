@@ -19,7 +19,7 @@ PUBLIC_API = {
     "vlkit.retrieval": [
         "Chunk", "PageHit", "PageText", "DocumentIndex", "DocumentInfo", "IngestSummary", "FileResult",
         "Embedder", "SentenceTransformerEmbedder", "PageReader", "SourcePage", "HybridSearcher", "Reranker",
-        "DocumentQA", "Answer", "KnowledgeBaseRetriever", "KnowledgeBaseVectorStore", "USEEmbedder",
+        "VLMReranker", "DocumentQA", "Answer", "KnowledgeBaseRetriever", "KnowledgeBaseVectorStore", "USEEmbedder",
         "make_embedder", "SearchableIndex", "SUPPORTED_SUFFIXES",
     ],
     # vlkit.agents exports lazily too: __all__ is sorted(_EXPORTS) of agents/__init__.py

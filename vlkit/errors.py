@@ -15,6 +15,7 @@ __all__ = [
     "VlkitError",
     "UserError",
     "MissingExtraError",
+    "MissingProgramError",
     "ModelNotFoundError",
     "OfflineModelError",
     "UnsupportedModelError",
@@ -62,6 +63,16 @@ class MissingExtraError(UserError, ImportError):
         super().__init__(
             f"'{package}' is needed{what} but is not installed; install it with: pip install 'vlkit[{extra}]'"
         )
+
+
+class MissingProgramError(UserError):
+    """An external program vlkit runs (e.g. ``tesseract``) is not installed; the message says how to install it."""
+
+    def __init__(self, program: str, install: str, purpose: str = "") -> None:
+        self.program = program
+        self.install = install
+        what = f" for {purpose}" if purpose else ""
+        super().__init__(f"'{program}' is needed{what} but is not installed; install it with: {install}")
 
 
 class ModelNotFoundError(UserError):

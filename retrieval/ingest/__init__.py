@@ -16,10 +16,10 @@ from vlkit.retrieval.ingest.files import (
     read_source,
     sha256_file,
 )
-from vlkit.retrieval.ingest.results import STATUSES, FileResult, IngestSummary, ProgressCallback
+from vlkit.retrieval.ingest.results import STATUSES, FileResult, IngestStages, IngestSummary, ProgressCallback
 
 __all__ = [
     "PDF_SUFFIXES", "IMAGE_SUFFIXES", "SUPPORTED_SUFFIXES", "MAX_IMAGE_PIXELS", "MAX_PIXELS", "Found", "Source",
     "OpenedDocument", "discover", "display_name", "open_document", "read_source", "sha256_file",
-    "FileResult", "IngestSummary", "ProgressCallback", "STATUSES",
+    "FileResult", "IngestStages", "IngestSummary", "ProgressCallback", "STATUSES",
 ]

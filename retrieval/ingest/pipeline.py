@@ -5,9 +5,16 @@ compared with the manifest (unchanged files are closed unparsed), parsed, and it
 chunked and handed to the :class:`~vlkit.retrieval.batching.EmbedBatcher`. Files are opened a small
 window ahead of the one being read so the progress total is known early without holding every file.
 
-Crash safety (see :mod:`vlkit.retrieval.manifest`): a page's vectors are upserted before the
-transaction that records its text and chunks; a document turns ``complete`` — visible — in the
-commit of its last page, in the same call, so it is searchable while the next file is read.
+Three threads share the work: this one renders pages and reads their text (PyMuPDF, Python), one
+encodes and writes the page images (PNG: numpy and deflate, which release the GIL) and the
+:class:`~vlkit.retrieval.batching.EmbedBatcher`'s worker embeds. A page is handed to the batcher
+once the next page has been read, so its image was written meanwhile instead of being waited for.
+:class:`~vlkit.retrieval.ingest.results.IngestStages` records the seconds each stage took.
+
+Crash safety (see :mod:`vlkit.retrieval.manifest`): a page's image is written and its vectors are
+upserted before the transaction that records its text and chunks; a document turns ``complete`` —
+visible — in the commit of its last page, in the same call, so it is searchable while the next
+file is read.
 """
 
 from __future__ import annotations
@@ -15,19 +22,24 @@ from __future__ import annotations
 import logging
 import time
 from collections import deque
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 
+import numpy as np
+
 from vlkit.errors import DocumentError, VlkitError
 from vlkit.retrieval.batching import EmbedBatcher
-from vlkit.retrieval.chunking import ChunkConfig, chunk_page, with_heading
+from vlkit.retrieval.chunking import ChunkConfig, chunk_page, document_title, with_heading
 from vlkit.retrieval.embeddings import Embedder
 from vlkit.retrieval.ingest.files import OpenedDocument, discover, display_name, read_source
-from vlkit.retrieval.ingest.results import FileResult, IngestSummary, ProgressCallback
+from vlkit.retrieval.ingest.results import FileResult, IngestStages, IngestSummary, ProgressCallback
 from vlkit.retrieval.manifest import DocRow, Manifest, PageRow
+from vlkit.retrieval.pages import SourcePage
 from vlkit.retrieval.page_images import PageImageStore
 from vlkit.retrieval.readers import PageReader
+from vlkit.retrieval.readers.text import TextLayerReader
 from vlkit.retrieval.store import ChromaStore
 from vlkit.retrieval.types import Chunk
 
@@ -54,6 +66,19 @@ class _Plan:
     """Bytes of the file held in memory (a PDF's; an image is read from its open file)."""
 
 
+@dataclass
+class _ReadPage:
+    """A page read and chunked, waiting for its image before it goes to the batcher."""
+
+    number: int
+    reader: str
+    text: str
+    heading_out: str
+    chunks: list[Chunk]
+    texts: list[str]
+    image: Future[str]
+
+
 class Ingestor:
     """Runs one ``add``: see the module docstring. Made by :class:`~vlkit.retrieval.index.DocumentIndex`.
 
@@ -70,11 +95,13 @@ class Ingestor:
         self.chunk_config, self.dpi, self.max_image_pixels = chunk_config, dpi, max_image_pixels
         self.batch_chunks = batch_chunks
         self.purge = purge
+        self.stages = IngestStages()
+        self._image_pool: ThreadPoolExecutor | None = None
 
     def run(self, paths: Iterable[str | Path], reader: PageReader,
             progress: ProgressCallback | None = None) -> IngestSummary:
         started = time.monotonic()
-        summary = IngestSummary()
+        summary = IngestSummary(stages=self.stages)
         queue: deque[tuple[Path, FileResult]] = deque()
         for found in discover(paths):
             result = FileResult(path=str(found.path), status=found.status or "failed", reason=found.reason)
@@ -97,18 +124,21 @@ class Ingestor:
 
         def commit(pages: list[PageRow], chunks: list[Chunk]) -> None:
             nonlocal done
+            t = time.perf_counter()
             self.manifest.commit_pages(pages, chunks)
             done += len(pages)
             for doc_id in dict.fromkeys(p.doc_id for p in pages):
                 if doc_id in reading:
                     self._finish_if_whole(reading, doc_id)
+            self.stages.commit_s += time.perf_counter() - t
             if progress:
                 progress(done, total)
 
         fill()
         if progress:
             progress(0, total)
-        batcher = EmbedBatcher(self.embedder.embed, self.store.upsert, commit, max_chunks=self.batch_chunks)
+        batcher = EmbedBatcher(self._embed, self._upsert, commit, max_chunks=self.batch_chunks)
+        self._image_pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="vlkit-pages")
         try:
             while window:
                 plan = window.popleft()
@@ -130,7 +160,11 @@ class Ingestor:
                 if progress and total != before:
                     progress(done, total)
         finally:
-            batcher.close()
+            try:
+                batcher.close()
+            finally:
+                self._image_pool.shutdown(wait=True, cancel_futures=True)
+                self.stages.embed_wait_s = batcher.wait_s
         for doc_id in list(reading):  # pages that could not be read on a later run of the batcher
             self._finish_if_whole(reading, doc_id, final=True)
         summary.wall_s = time.monotonic() - started
@@ -139,6 +173,13 @@ class Ingestor:
     # ------------------------------------------------------------------ steps
     def _plan(self, path: Path, result: FileResult, planned: set[str]) -> _Plan | None:
         """Open a file (once), decide what to do; ``None`` when there is nothing to do."""
+        t = time.perf_counter()
+        try:
+            return self._open(path, result, planned)
+        finally:
+            self.stages.open_s += time.perf_counter() - t
+
+    def _open(self, path: Path, result: FileResult, planned: set[str]) -> _Plan | None:
         started = time.monotonic()
         try:
             src = read_source(path)
@@ -175,26 +216,94 @@ class Ingestor:
         row, done = plan.row, plan.done
         self.manifest.start_doc(row)
         read = 0
-        for page in plan.doc.pages(self.dpi, skip=set(done)):
-            chosen = reader.select(page)
-            try:
-                text = display_name(chosen.read(page))
-            except VlkitError:
-                raise
-            except Exception as exc:  # a damaged page trips the PDF library inside a reader
-                logger.debug("reading page %d of %s failed", page.number, row.file_name, exc_info=True)
-                raise DocumentError(f"{row.file_name}: page {page.number} cannot be read ({exc})") from exc
-            image_sha = self.images.save(page.png)
-            chunks, heading_out = chunk_page(
-                text, doc_id=row.doc_id, file_name=row.file_name, sha256=row.sha256, page=page.number,
-                reader=chosen.name, heading=done.get(page.number - 1, ""),
-                image_path=str(self.images.path(image_sha)), config=self.chunk_config,
-            )
-            done[page.number] = heading_out
-            texts = [with_heading(c) for c in chunks]
-            batcher.add(PageRow(row.doc_id, page.number, chosen.name, text, image_sha, heading_out), chunks, texts)
-            read += 1
+        title = document_title(plan.doc.handle.metadata if plan.doc.kind == "pdf" else None, row.file_name)
+        stages, pool = self.stages, self._image_pool
+        assert pool is not None, "_read runs inside run()"
+        pending: _ReadPage | None = None
+        try:
+            for page in self._rendered(plan.doc.pages(self.dpi, skip=set(done))):
+                image = pool.submit(self._save_image, page)
+                batcher.poll()  # commit what was embedded meanwhile: documents turn visible page by page
+                t = time.perf_counter()
+                chosen = reader.select(page)
+                used = chosen.name
+                try:
+                    if not _shows_nothing(chosen, page):
+                        text, used = chosen.read_named(page)  # the OCR router names the engine it kept
+                        text = display_name(text)
+                    else:
+                        text = ""
+                except VlkitError:
+                    raise
+                except Exception as exc:  # a damaged page trips the PDF library inside a reader
+                    logger.debug("reading page %d of %s failed", page.number, row.file_name, exc_info=True)
+                    raise DocumentError(f"{row.file_name}: page {page.number} cannot be read ({exc})") from exc
+                finally:
+                    stages.text_s += time.perf_counter() - t
+                t = time.perf_counter()
+                chunks, heading_out = chunk_page(
+                    text, doc_id=row.doc_id, file_name=row.file_name, sha256=row.sha256, page=page.number,
+                    reader=used, heading=done.get(page.number - 1, ""),
+                    image_path=None, config=self.chunk_config, title=title,
+                )
+                done[page.number] = heading_out
+                texts = [with_heading(c) for c in chunks]
+                stages.chunk_s += time.perf_counter() - t
+                if pending is not None:
+                    self._hand_over(row, pending, batcher)
+                pending = _ReadPage(page.number, used, text, heading_out, chunks, texts, image)
+                read += 1
+        except VlkitError:
+            if pending is not None:  # the pages before a bad one are kept (a later add resumes after them)
+                self._hand_over(row, pending, batcher)
+            raise
+        if pending is not None:
+            self._hand_over(row, pending, batcher)
         return read
+
+    def _rendered(self, pages: Iterator[SourcePage]) -> Iterator[SourcePage]:
+        """``pages``, timing how long each took to render."""
+        while True:
+            t = time.perf_counter()
+            page = next(pages, None)
+            self.stages.render_s += time.perf_counter() - t
+            if page is None:
+                return
+            yield page
+
+    def _save_image(self, page: SourcePage) -> str:
+        """On the image thread: encode and store a page image; its sha256."""
+        t = time.perf_counter()
+        try:
+            return self.images.save(page.png)
+        finally:
+            self.stages.image_s += time.perf_counter() - t
+
+    def _hand_over(self, row: DocRow, page: _ReadPage, batcher: EmbedBatcher) -> None:
+        """Once its image is written, give a read page to the batcher (embedded, then committed)."""
+        t = time.perf_counter()
+        image_sha = page.image.result()
+        self.stages.image_wait_s += time.perf_counter() - t
+        image_path = str(self.images.path(image_sha))
+        for chunk in page.chunks:
+            chunk.image_path = image_path
+        batcher.add(PageRow(row.doc_id, page.number, page.reader, page.text, image_sha, page.heading_out),
+                    page.chunks, page.texts)
+
+    def _embed(self, texts: list[str]) -> np.ndarray:
+        """On the batcher's worker thread: the embedder, timed."""
+        t = time.perf_counter()
+        try:
+            return self.embedder.embed(texts)
+        finally:
+            self.stages.embed_s += time.perf_counter() - t
+
+    def _upsert(self, chunks: list[Chunk], vectors: np.ndarray) -> None:
+        t = time.perf_counter()
+        try:
+            self.store.upsert(chunks, vectors)
+        finally:
+            self.stages.upsert_s += time.perf_counter() - t
 
     def _finish_if_whole(self, reading: dict[str, _Plan], doc_id: str, final: bool = False) -> None:
         """Make a document visible once every one of its pages is committed (``final``: or say why not)."""
@@ -222,6 +331,17 @@ class Ingestor:
         self.manifest.complete_doc(row.doc_id, replaced)
         for old in replaced:
             self.purge(old)
+
+
+def _shows_nothing(reader: PageReader, page: SourcePage) -> bool:
+    """A page rendered in one colour (a blank page) has nothing for OCR or a VLM to find: not asked.
+
+    Real manuals have them (8 of the dev set's 511 pages), and OCR spent ~1-2 s on each to find
+    nothing. The text layer is still read (cheap; it is what an invisible text layer would hold)."""
+    if isinstance(reader, TextLayerReader):
+        return False
+    pixels = page.pixels
+    return bool(pixels.min() == pixels.max())
 
 
 def _bytes(window: deque[_Plan]) -> int:

@@ -7,7 +7,7 @@ from dataclasses import dataclass, field
 
 from vlkit.retrieval.ingest.files import SUPPORTED_SUFFIXES, display_name
 
-__all__ = ["FileResult", "IngestSummary", "ProgressCallback", "STATUSES"]
+__all__ = ["FileResult", "IngestStages", "IngestSummary", "ProgressCallback", "STATUSES"]
 
 ProgressCallback = Callable[[int, int], None]
 """``progress(pages_done, pages_total)``: called once at the start and as pages are committed.
@@ -51,6 +51,41 @@ class FileResult:
 
 
 @dataclass
+class IngestStages:
+    """Where an ``add`` spent its time, stage by stage (what ``benchmarks/bench_retrieval.py`` reports).
+
+    Embedding runs on a worker thread and page images are encoded on another, both alongside the
+    calling thread's work, so the stages add up to more than :attr:`IngestSummary.wall_s`;
+    :attr:`embed_wait_s` is the part of the embedding the calling thread had to wait for.
+    """
+
+    open_s: float = 0.0
+    """Reading, hashing and parsing files (and comparing them with the manifest)."""
+    text_s: float = 0.0
+    """Choosing each page's reader and reading its text (text layer, OCR or VLM)."""
+    chunk_s: float = 0.0
+    """Cutting page text into chunks."""
+    embed_s: float = 0.0
+    """Inside the embedder (on the worker thread)."""
+    embed_wait_s: float = 0.0
+    """The calling thread waiting for vectors (embedding that did not overlap anything)."""
+    render_s: float = 0.0
+    """Rendering pages to pixels (the page images; OCR and VLM readers read the same pixels)."""
+    image_s: float = 0.0
+    """Encoding page images as PNG and writing them (on the image thread)."""
+    image_wait_s: float = 0.0
+    """The calling thread waiting for a page image to be written before committing its page."""
+    upsert_s: float = 0.0
+    """Writing vectors to Chroma."""
+    commit_s: float = 0.0
+    """Manifest transactions (page rows, chunk rows, documents turning complete)."""
+
+    def as_dict(self) -> dict[str, float]:
+        """Every stage, rounded to milliseconds."""
+        return {k: round(v, 3) for k, v in vars(self).items()}
+
+
+@dataclass
 class IngestSummary:
     """Per-file outcome of :meth:`DocumentIndex.add`; failures never stop the other files."""
 
@@ -61,6 +96,8 @@ class IngestSummary:
     """Time spent waiting for another process's ingest into the same index to finish."""
     supported_suffixes: tuple[str, ...] = SUPPORTED_SUFFIXES
     """The file types vlkit reads (what a ``skipped`` file is not)."""
+    stages: IngestStages = field(default_factory=IngestStages)
+    """Seconds per stage (text, chunking, embedding, page images, commit); see :class:`IngestStages`."""
 
     def by_status(self, status: str) -> list[FileResult]:
         return [f for f in self.files if f.status == status]

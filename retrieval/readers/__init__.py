@@ -1,4 +1,4 @@
-"""Page readers: ``text`` (PDF text layer), ``rapidocr`` (offline OCR), ``vlm`` (a chat model), ``auto``.
+"""Page readers: ``text`` (PDF text layer), ``rapidocr`` / ``tesseract`` (offline OCR), ``vlm`` (a chat model), ``auto``.
 
 Add one: subclass :class:`PageReader` in a new module and add a line to :func:`make_reader`.
 """
@@ -13,23 +13,28 @@ from vlkit.retrieval.readers.base import PageReader
 
 __all__ = ["PageReader", "SourcePage", "make_reader", "READERS"]
 
-READERS = ("auto", "text", "rapidocr", "vlm")
+READERS = ("auto", "text", "rapidocr", "tesseract", "vlm")
 
 
 def make_reader(name: str, *, chat_model: Any = None) -> PageReader:
     """The reader called ``name``; ``vlm`` needs ``chat_model`` (a LangChain ``BaseChatModel``)."""
     if name == "auto":
-        from vlkit.retrieval.readers.auto import AutoReader
+        from vlkit.retrieval.readers.auto import AutoReader, OCRRouter
+        from vlkit.retrieval.readers.ocr import OCRSettings, RapidOCRReader
 
-        return AutoReader()
+        return AutoReader(ocr=OCRRouter(RapidOCRReader(settings=OCRSettings.for_documents())))
     if name == "text":
         from vlkit.retrieval.readers.text import TextLayerReader
 
         return TextLayerReader()
     if name == "rapidocr":
-        from vlkit.retrieval.readers.ocr import RapidOCRReader
+        from vlkit.retrieval.readers.ocr import OCRSettings, RapidOCRReader
 
-        return RapidOCRReader()
+        return RapidOCRReader(settings=OCRSettings.for_documents())
+    if name == "tesseract":
+        from vlkit.retrieval.readers.tesseract import TesseractReader
+
+        return TesseractReader()
     if name == "vlm":
         if chat_model is None:
             raise UserError("the 'vlm' reader needs a chat model; pass chat_model= (CLI: --model PATH)")

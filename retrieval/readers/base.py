@@ -23,3 +23,8 @@ class PageReader:
     def select(self, page: SourcePage) -> PageReader:
         """The reader that will actually read ``page``: itself, except for routing readers (``auto``)."""
         return self
+
+    def read_named(self, page: SourcePage) -> tuple[str, str]:
+        """``(text, name of the reader that produced it)``: :meth:`read` and :attr:`name`, except for readers
+        that decide only after a first look (the OCR router tries Tesseract, then RapidOCR on CJK pages)."""
+        return self.read(page), self.name

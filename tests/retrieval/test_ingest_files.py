@@ -150,3 +150,78 @@ def test_summary_reports_pages_and_wall_time(make_index, text_pdf, chinese_pdf):
     assert [(f.status, f.pages, f.page_count) for f in summary.files] == [("added", 3, 3), ("added", 2, 2)]
     assert summary.pages == 5 and summary.wall_s > 0 and all(0 < f.seconds <= summary.wall_s for f in summary.files)
     assert summary.pages_per_s == pytest.approx(5 / summary.wall_s)
+
+
+def test_summary_splits_the_time_by_stage(make_index, text_pdf, chinese_pdf):
+    summary = make_index().add([text_pdf, chinese_pdf])
+    stages = summary.stages.as_dict()
+    assert list(stages) == ["open_s", "text_s", "chunk_s", "embed_s", "embed_wait_s", "render_s", "image_s",
+                            "image_wait_s", "upsert_s", "commit_s"]
+    for name in ("open_s", "text_s", "chunk_s", "embed_s", "render_s", "image_s", "upsert_s", "commit_s"):
+        assert 0 < stages[name] <= summary.wall_s, name  # each stage was timed, inside the ingest's wall time
+    assert stages["embed_wait_s"] <= stages["embed_s"] + 0.05
+    assert stages["image_wait_s"] <= stages["image_s"] + 0.05
+
+
+def test_a_page_that_cannot_be_read_keeps_the_pages_before_it(make_index, docs, tmp_path):
+    from vlkit.errors import DocumentError
+    from vlkit.retrieval.readers.text import TextLayerReader
+
+    class FailsOnPage3(TextLayerReader):
+        name = "text"
+
+        def read(self, page):
+            if page.number == 3:
+                raise DocumentError("page 3 is damaged")
+            return super().read(page)
+
+    pdf = docs.text_pdf(tmp_path / "three.pdf")
+    index = make_index()
+    index._readers["flaky"] = FailsOnPage3()
+    first = index.add(pdf, reader="flaky").files[0]
+    assert first.status == "failed" and "page 3 is damaged" in first.reason
+    [doc] = index.documents()
+    assert (doc.state, doc.pages_done) == ("pending", 2)  # pages 1 and 2 were committed, with their images
+    assert all(index.images.existing(index.manifest.page(doc.doc_id, p).image_sha) for p in (1, 2))
+    again = index.add(pdf).files[0]
+    assert (again.status, again.pages) == ("resumed", doc.pages - 2)
+    [doc] = index.documents()
+    assert (doc.state, doc.pages_done) == ("complete", doc.pages)
+    stored = index.store.collection.get(where={"doc_id": doc.doc_id}, include=["metadatas"])["metadatas"]
+    assert len(stored) == index.manifest.count_chunks(doc.doc_id)
+    for meta in stored:  # every vector's metadata names its page's stored image
+        sha = index.manifest.page(doc.doc_id, meta["page"]).image_sha
+        assert meta["image_path"] == str(index.images.existing(sha))
+
+
+def test_blank_pages_are_not_sent_to_ocr(make_index, docs, tmp_path):
+    import pymupdf
+
+    from vlkit.retrieval.readers import PageReader
+    from vlkit.retrieval.readers.auto import AutoReader
+
+    class CountingOCR(PageReader):
+        name = "rapidocr"
+
+        def __init__(self) -> None:
+            self.calls: list[int] = []
+
+        def read(self, page):
+            self.calls.append(page.number)
+            return "Desert Oasis"
+
+    pdf = pymupdf.open()
+    docs.text_page(pdf, "Introduction", ["A glacier carves valleys over many centuries."])
+    pdf.new_page()  # left blank: no text layer, no image, one colour
+    scan = pdf.new_page()
+    scan.insert_image(scan.rect, stream=docs.scan_png([("Desert Oasis", 24)]))
+    pdf.save(tmp_path / "blank.pdf")
+    index = make_index()
+    ocr = CountingOCR()
+    index._readers["auto"] = AutoReader(ocr=ocr)
+    assert index.add(tmp_path / "blank.pdf").files[0].status == "added"
+    assert ocr.calls == [3]  # the scanned page only; the blank one was not read
+    doc_id = index.documents()[0].doc_id
+    assert [index.manifest.page(doc_id, p).reader for p in (1, 2, 3)] == ["text", "rapidocr", "rapidocr"]
+    assert index.page_text(doc_id, 2) == "" and index.page_text(doc_id, 3) == "Desert Oasis"
+    assert index.page_image(doc_id, 2) is not None  # the blank page still has its image

@@ -98,3 +98,24 @@ def test_bm25_equal_scores_come_in_text_order():
     bm25 = BM25Index(["alpha beta", "gamma", "alpha beta", "alpha beta", "alpha"])
     assert [i for i, _ in bm25.search("beta", 2)] == [0, 2]
     assert [i for i, _ in bm25.search("beta", 10)] == [0, 2, 3]
+
+
+def test_field_weighted_counts_and_page_regrouping():
+    import numpy as np
+
+    from vlkit.retrieval.lexical import BM25Index, Vocabulary
+
+    vocab = Vocabulary()
+    body = vocab.count(["rotation of the files", "log rotation log rotation"])
+    path = vocab.count(["Log rotation", "Misc notes"])
+    plain = BM25Index.from_counts([body.plus(path, 1.0)], vocab)
+    boosted = BM25Index.from_counts([body.plus(path, 4.0)], vocab)
+    assert plain.search("log rotation", 2)[0][0] == 1  # more body hits
+    assert boosted.search("log rotation", 2)[0][0] == 0  # the section is about the query
+    # chunks regrouped into pages score as the concatenated texts would
+    chunks = vocab.count(["alpha beta", "gamma", "beta"])
+    pages = BM25Index.from_counts([chunks.regroup(np.array([0, 0, 1]), 2)], vocab)
+    direct = BM25Index(["alpha beta gamma", "beta"])
+    assert pages.search("alpha gamma beta", 2) == direct.search("alpha gamma beta", 2)
+    # a weighted query: expansion terms count less than the asked ones
+    assert boosted.scores({"log": 1.0})[1] > boosted.scores({"log": 0.5})[1] > 0

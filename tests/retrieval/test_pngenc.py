@@ -75,3 +75,12 @@ def test_plain_zlib_fallback_writes_the_same_image(monkeypatch):
     pixels = np.random.default_rng(4).integers(0, 256, size=(16, 24, 3), dtype=np.uint8)
     monkeypatch.setattr(pngenc, "_compress", zlib.compress)
     assert np.array_equal(np.asarray(_decode(pngenc.encode_png(pixels))), pixels)
+
+
+def test_colour_outside_the_sampled_rows_keeps_the_page_in_colour():
+    from vlkit.retrieval.pngenc import SAMPLE_ROWS
+
+    pixels = np.full((4 * SAMPLE_ROWS, 10, 3), 200, dtype=np.uint8)
+    pixels[SAMPLE_ROWS + 3, 4] = (200, 200, 201)  # a row the quick check skips
+    img = _decode(encode_png(pixels))
+    assert img.mode == "RGB" and np.array_equal(np.asarray(img), pixels)

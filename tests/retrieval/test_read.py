@@ -1,8 +1,9 @@
 """The read side (:mod:`vlkit.retrieval.read`): fast paths give what the slow ones gave, and never
 show what is not complete.
 
-Dense search asks Chroma without a ``where`` filter and drops hidden chunks afterwards; BM25 is
-updated per document; pages are read by primary key.
+Dense search asks Chroma without a ``where`` filter and drops hidden chunks afterwards (these
+tests open the index with ``search_snapshot=False`` so Chroma answers; the snapshot's own tests are in
+test_vectors.py); BM25 is updated per document; pages are read by primary key.
 """
 
 from __future__ import annotations
@@ -35,27 +36,16 @@ def _hidden_doc(index, embedder, name: str, texts: list[str], state: str) -> str
     return doc_id
 
 
-def _spy_queries(index, monkeypatch) -> list:
-    calls: list = []
-    real = index.store.query
-
-    def query(embedding, k, doc_ids=None):
-        calls.append(doc_ids)
-        return real(embedding, k, doc_ids)
-
-    monkeypatch.setattr(index.store, "query", query)
-    return calls
-
 
 def _filtered(index, query: str, k: int) -> list[tuple[str, float]]:
     """What dense search returned before: Chroma filtered to the complete documents."""
     return index.store.query(index.embedder.embed([query])[0], k, index.manifest.complete_ids())
 
 
-def test_dense_search_without_filter_equals_filtered_search(make_index, text_pdf, chinese_pdf, monkeypatch):
-    index = make_index()
+def test_dense_search_without_filter_equals_filtered_search(make_index, text_pdf, chinese_pdf, monkeypatch, spy_queries):
+    index = make_index(search_snapshot=False)
     index.add([text_pdf, chinese_pdf])
-    calls = _spy_queries(index, monkeypatch)
+    calls = spy_queries(index)
     for query in ("invoice total", "volcano magma", "人工智能", "office hours"):
         got = [(c.id, s) for c, s in index.dense_search(query, 4)]
         assert calls.pop() is None  # every document is complete: no filter
@@ -66,14 +56,14 @@ def test_dense_search_without_filter_equals_filtered_search(make_index, text_pdf
 
 @pytest.mark.parametrize("state", ["pending", "removing"])
 @pytest.mark.parametrize("crowd", [2, 60])
-def test_hidden_documents_never_surface(make_index, embedder, text_pdf, chinese_pdf, monkeypatch, state, crowd):
+def test_hidden_documents_never_surface(make_index, embedder, text_pdf, chinese_pdf, monkeypatch, state, crowd, spy_queries):
     """Hidden chunks that are the best matches by far — a few (made up for by fetching more) or
     so many that they fill every fetched slot (then the filtered query is the fallback)."""
-    index = make_index()
+    index = make_index(search_snapshot=False)
     index.add([text_pdf, chinese_pdf])
     query = "invoice total 4821 dollars"
     hidden = _hidden_doc(index, embedder, "ghost", [f"{query} {i}" for i in range(crowd)], state)
-    calls = _spy_queries(index, monkeypatch)
+    calls = spy_queries(index)
     hits = index.dense_search(query, 3)
     filtered = [doc_ids is not None for doc_ids in calls]
     assert filtered == ([False, True] if crowd > 2 * 3 + 10 else [False])  # the fallback only when crowded out

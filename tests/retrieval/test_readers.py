@@ -44,7 +44,8 @@ def test_rapidocr_reads_chinese_and_english(scanned_chinese_png):
     (page,) = _pages(scanned_chinese_png)
     text = make_reader("rapidocr").read(page)
     assert "发票金额" in text
-    assert "5190" in text and "Amount" in text
+    # PP-OCR's recogniser may space wide-set digits ("51 9 0") depending on the exact crop: read the characters
+    assert "5190" in text.replace(" ", "") and "Amount" in text
 
 
 class ScriptedChat(BaseChatModel):
@@ -80,7 +81,8 @@ def test_vlm_reader_through_the_index(text_pdf, make_index):
     doc_id = summary.files[0].doc_id
     assert [kb.page_text(doc_id, p) for p in (1, 2, 3)] == ["# One\nalpha", "# Two\nbeta", "gamma"]
     chunks = sorted(kb.chunks(), key=lambda c: c.page)
-    assert [(c.reader, c.heading) for c in chunks] == [("vlm", "One"), ("vlm", "Two"), ("vlm", "Two")]
+    # Chunk.heading is the section path, rooted at the document title (vlkit.retrieval.chunking)
+    assert [(c.reader, c.heading.split(" > ")[-1]) for c in chunks] == [("vlm", "One"), ("vlm", "Two"), ("vlm", "Two")]
 
 
 def test_text_reader_rebuilds_paragraphs_from_one_block_per_line(tmp_path):

@@ -8,7 +8,7 @@ from typing import Annotated, Any, Optional
 import typer
 
 from vlkit.cli.console import console, err_console
-from vlkit.cli.llm import BackendName, Family, build_llm
+from vlkit.cli.llm import BackendName, BackendOpt, BaseUrlOpt, DeviceOpt, Family, ModelOpt, TinyOpt, build_llm
 
 __all__ = ["BackendName", "Family", "chat", "image_block"]
 
@@ -37,29 +37,17 @@ def chat(
             show_default=False,
         ),
     ] = None,
-    model: Annotated[
-        Optional[str],
-        typer.Option(
-            "--model", "-m", help="Hugging Face id or local checkpoint folder [default: $VLKIT_MODEL or Qwen/Qwen2-VL-2B-Instruct]."
-        ),
-    ] = None,
-    backend: Annotated[
-        BackendName, typer.Option(help="Run locally with transformers, or on an OpenAI-compatible server.")
-    ] = BackendName.transformers,
-    base_url: Annotated[
-        Optional[str], typer.Option(help="Server URL for --backend openai, e.g. http://127.0.0.1:8000/v1.")
-    ] = None,
-    tiny: Annotated[
-        Optional[Family],
-        typer.Option(help="Use a tiny RANDOM checkpoint of this family (offline pipeline check; output is noise)."),
-    ] = None,
+    model: ModelOpt = None,
+    backend: BackendOpt = BackendName.transformers,
+    base_url: BaseUrlOpt = None,
+    tiny: TinyOpt = None,
     system: Annotated[Optional[str], typer.Option(help="System message.")] = None,
     max_tokens: Annotated[int, typer.Option(min=1, help="Most new tokens.")] = 512,
     temperature: Annotated[float, typer.Option(min=0.0, help="0 = greedy.")] = 0.0,
     max_pixels: Annotated[
         Optional[int], typer.Option(min=1, help="Visual budget per image in pixels (default: 256 tokens on CPU).")
     ] = None,
-    device: Annotated[Optional[str], typer.Option(help="cuda, cpu or mps (default: best available).")] = None,
+    device: DeviceOpt = None,
     dtype: Annotated[Optional[str], typer.Option(help="bfloat16, float16 or float32 (default: auto).")] = None,
 ) -> None:
     """Ask a Qwen vision-language model about images; the answer streams as it is generated.

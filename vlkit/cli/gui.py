@@ -10,7 +10,7 @@ from typing import Annotated, Any, Optional
 import typer
 
 from vlkit.cli.console import console, err_console, printable
-from vlkit.cli.llm import Family, build_llm
+from vlkit.cli.llm import BaseUrlOpt, Family, FamilyOpt, ModelOpt, TinyOpt, build_llm
 
 __all__ = ["app"]
 
@@ -26,20 +26,6 @@ class Device(str, Enum):
     mobile = "mobile"
 
 
-ModelOpt = Annotated[
-    Optional[str],
-    typer.Option("--model", "-m", help="Hugging Face id, local checkpoint folder, or served model name with --base-url."),
-]
-BaseUrlOpt = Annotated[
-    Optional[str], typer.Option(help="OpenAI-compatible server (vLLM, SGLang …), e.g. http://127.0.0.1:8000/v1.")
-]
-FamilyOpt = Annotated[
-    Optional[Family], typer.Option(help="The served model's Qwen family (needed with --base-url).")
-]
-TinyOpt = Annotated[
-    Optional[Family],
-    typer.Option(help="Use a tiny RANDOM checkpoint of this family: an offline pipeline check, the action is noise."),
-]
 MaxPixelsOpt = Annotated[
     Optional[int], typer.Option(min=1, help="Visual budget in pixels (default: the model's; more = finer coordinates).")
 ]

@@ -9,7 +9,9 @@ from typing import Annotated, Any, Optional
 import typer
 from typer.core import TyperGroup
 
-from vlkit.cli.llm import BackendName, Family, build_llm
+from vlkit.cli.llm import (
+    BackendName, BackendOpt, BaseUrlOpt, DeviceOpt, Family, FamilyOpt, ModelOpt, TinyOpt, build_llm,
+)
 from vlkit.cli.console import console, err_console, printable
 
 __all__ = ["app"]
@@ -45,21 +47,8 @@ app = typer.Typer(
     rich_markup_mode="rich",
 )
 
-ModelOpt = Annotated[
-    Optional[str], typer.Option("--model", "-m", help="Model id or local folder (default: ChatQwenVL's default).")
-]
-TinyOpt = Annotated[
-    Optional[Family],
-    typer.Option(help="Use a tiny RANDOM checkpoint of this family (offline pipeline check; output is noise)."),
-]
-BackendOpt = Annotated[BackendName, typer.Option(help="Run locally with transformers, or on an OpenAI-compatible server.")]
-BaseUrlOpt = Annotated[Optional[str], typer.Option(help="Server URL for --backend openai, e.g. http://127.0.0.1:8000/v1.")]
-FamilyOpt = Annotated[
-    Optional[Family], typer.Option(help="Qwen family of the served model (--backend openai; default: read from the server).")
-]
 RoundsOpt = Annotated[int, typer.Option("--rounds", "-r", min=1, max=8, help="Most model calls: a draft plus revisions.")]
 MaxTokensOpt = Annotated[int, typer.Option(min=1, help="Most new tokens per answer (a page needs 1500-4000).")]
-DeviceOpt = Annotated[Optional[str], typer.Option(help="cuda, cpu or mps (default: best available).")]
 
 
 def _build_model(

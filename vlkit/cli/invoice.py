@@ -11,7 +11,7 @@ import typer
 from typer.core import TyperGroup
 
 from vlkit.cli.console import console, err_console
-from vlkit.cli.llm import Family, build_llm
+from vlkit.cli.llm import BaseUrlOpt, DeviceOpt, Family, ModelOpt, TinyOpt, build_llm
 
 __all__ = ["app"]
 
@@ -40,19 +40,8 @@ class Reader(str, Enum):
     none = "none"
 
 
-ModelOpt = Annotated[
-    Optional[str],
-    typer.Option("--model", "-m", help="Hugging Face id or local checkpoint folder [default: $VLKIT_MODEL or Qwen/Qwen2-VL-2B-Instruct]."),
-]
-TinyOpt = Annotated[
-    Optional[Family], typer.Option(help="Use a tiny RANDOM checkpoint of this family (offline pipeline check; output is noise).")
-]
-BaseUrlOpt = Annotated[
-    Optional[str], typer.Option(help="Use an OpenAI-compatible server at this URL (e.g. http://127.0.0.1:8000/v1) instead.")
-]
 MaxTokensOpt = Annotated[int, typer.Option(min=16, help="Most new tokens per answer (the JSON of a long invoice needs ~1000).")]
 ReaderOpt = Annotated[Reader, typer.Option(help="Page text: PDF text layer where it covers the page else OCR (auto), or one of them, or none.")]
-DeviceOpt = Annotated[Optional[str], typer.Option(help="cuda, cpu or mps (default: best available).")]
 
 
 def _model(model: str | None, tiny: Family | None, base_url: str | None, max_tokens: int, device: str | None) -> Any:

@@ -17,7 +17,7 @@ import typer
 from rich.progress import ProgressColumn
 from rich.text import Text
 
-from vlkit.cli.llm import BackendName
+from vlkit.cli.llm import BackendName, BackendOpt, BaseUrlOpt, ModelOpt, TinyOpt
 from vlkit.cli.console import console, err_console, printable
 
 __all__ = [
@@ -33,6 +33,13 @@ app = typer.Typer(
 )
 
 DEFAULT_INDEX = Path(".vlkit/kb")
+
+
+class RerankName(str, Enum):
+    """``kb ask --rerank`` choices (the names of ``DocumentQA(rerank=...)``)."""
+
+    vlm = "vlm"
+
 MAX_IMAGE_PIXELS = 64_000_000
 """Default of ``kb add --max-image-pixels`` (the README's 64 MP)."""
 
@@ -63,6 +70,7 @@ class ReaderName(str, Enum):
     auto = "auto"
     text = "text"
     rapidocr = "rapidocr"
+    tesseract = "tesseract"
     vlm = "vlm"
 
 
@@ -115,7 +123,9 @@ def add(
     reader: Annotated[
         ReaderName,
         typer.Option(help="How pages become text: auto = text layer if the page has one, else OCR; "
-                     "text = PDF text layer only; rapidocr = OCR every page; vlm = transcribe with --model."),
+                     "text = PDF text layer only; rapidocr = OCR every page; tesseract = OCR every page with the "
+                     "tesseract program (faster on English scans; apt-get install tesseract-ocr tesseract-ocr-chi-sim); "
+                     "vlm = transcribe with --model."),
     ] = ReaderName.auto,
     dpi: Annotated[int, typer.Option(min=36, max=600, help="Resolution pages are rendered at (stored and OCR'd).")] = 150,
     model: Annotated[
@@ -267,21 +277,16 @@ def ask(
     k: Annotated[int, _k("Pages retrieved and given to the model.")] = 4,
     max_images: Annotated[int, typer.Option(min=0, help="How many of those pages are shown as images.")] = 2,
     max_tokens: Annotated[int, typer.Option(min=1, help="Longest answer, in tokens.")] = 512,
-    model: Annotated[
-        Optional[str], typer.Option("--model", "-m", show_default=False,
-                                    help="Model id or local folder; with --backend openai, the served model's "
-                                    "name (default: $VLKIT_MODEL, else Qwen/Qwen2-VL-2B-Instruct).")
-    ] = None,
-    backend: Annotated[
-        BackendName, typer.Option(help="Answer locally with transformers, or on an OpenAI-compatible server.")
-    ] = BackendName.transformers,
-    base_url: Annotated[
-        Optional[str], typer.Option(help="Server URL for --backend openai, e.g. http://127.0.0.1:8000/v1.")
-    ] = None,
-    tiny: Annotated[
-        Optional[str], typer.Option(metavar="FAMILY", show_default=False,
-                                    help="Answer with a tiny RANDOM checkpoint of this family, e.g. qwen2_vl "
-                                    "(offline pipeline check: retrieval is real, the answer is noise).")
+    model: ModelOpt = None,
+    backend: BackendOpt = BackendName.transformers,
+    base_url: BaseUrlOpt = None,
+    tiny: TinyOpt = None,
+    rerank: Annotated[
+        Optional[RerankName], typer.Option(show_default=False,
+                                           help="Reorder the retrieved pages before answering. vlm: the same model "
+                                           "looks at the best max(k, 5) pages as images and lists the ones that "
+                                           "answer, best first (one more model call per question). "
+                                           "Default: the search order.")
     ] = None,
     index: IndexOpt = DEFAULT_INDEX,
     chroma_url: ChromaUrlOpt = None,
@@ -296,6 +301,8 @@ def ask(
       vlkit kb ask --backend openai --base-url http://127.0.0.1:8000/v1 -m Qwen/Qwen2.5-VL-3B-Instruct "…"
 
       vlkit kb ask --tiny qwen2_vl "What is the invoice total?"   # offline, random weights
+
+      vlkit kb ask --rerank vlm "How do I add a new architecture?"   # the VLM reranks the best pages
     """
     from vlkit.errors import UserError
 
@@ -304,19 +311,19 @@ def ask(
     kb = open_index(index, chroma_url)  # first: a missing index is reported before any model loads
     try:
         _answer(kb, _argv_text(question), k=k, max_images=max_images, max_tokens=max_tokens, model=model,
-                backend=backend.value, base_url=base_url, tiny=tiny)
+                backend=backend.value, base_url=base_url, tiny=tiny, rerank=rerank.value if rerank else None)
     finally:
         kb.close()
 
 
 def _answer(kb: Any, question: str, *, k: int, max_images: int, max_tokens: int, model: str | None,
-            backend: str, base_url: str | None, tiny: str | None) -> None:
+            backend: str, base_url: str | None, tiny: str | None, rerank: str | None = None) -> None:
     from vlkit.cli.llm import build_llm
     from vlkit.retrieval import DocumentQA
 
     llm = build_llm(model=model, tiny=tiny, backend=backend, base_url=base_url, max_tokens=max_tokens,
                     noise="retrieval is real, the answer is noise")
-    qa = DocumentQA(llm, kb, k=k, max_images=max_images)
+    qa = DocumentQA(llm, kb, k=k, max_images=max_images, rerank=rerank)
     sources: list = []
     with err_console.status("retrieving and answering…"):
         pieces = qa.stream(question)
@@ -341,13 +348,22 @@ def _chain(first: Any, rest: Any) -> Any:
 
 @app.command("eval")
 def eval_(
-    questions: Annotated[Path, typer.Argument(help='JSON lines: {"question", "file", "pages": [..], "lang"} per line.')],
+    questions: Annotated[Path, typer.Argument(help='JSON lines: {"question", "file", "pages": [..], "lang"} per line; '
+                                              'optional "doc_lang", "type" (how-to, definition, numeric, fact), '
+                                              '"evidence", "also" (other files\' gold pages).')],
     k: Annotated[int, _k("Pages retrieved per question (MRR is @10, so at least 10 are fetched).")] = 10,
     as_json: Annotated[bool, typer.Option("--json", help="Print the metrics as JSON instead of a table.")] = False,
     index: IndexOpt = DEFAULT_INDEX,
     chroma_url: ChromaUrlOpt = None,
 ) -> None:
-    """Page-level Recall@1, Recall@5 and MRR@10 of the index's hybrid search on labelled QUESTIONS."""
+    """Page-level Recall@1, Recall@5 and MRR@10 of the index's hybrid search on labelled QUESTIONS.
+
+    One row for all questions, one per question language (en, zh, …), one for cross-lingual questions
+    (asked in another language than the document's) and one per question type (type:how-to, …).
+
+      vlkit kb add ~/.cache/vlkit/devset/pdfs --index /tmp/devkb
+      vlkit kb eval benchmarks/devset/questions.jsonl --index /tmp/devkb
+    """
     from rich.progress import Progress
     from rich.table import Table
 
@@ -370,6 +386,11 @@ def eval_(
     table = Table(title=f"{printable(questions.name)}: page-level retrieval")
     for col in ("group", "n", "Recall@1", "Recall@5", "MRR@10"):
         table.add_column(col, justify="left" if col == "group" else "right")
-    for group, m in data.items():
-        table.add_row(Text(printable(group)), str(m["n"]), f"{m['recall@1']:.3f}", f"{m['recall@5']:.3f}", f"{m['mrr@10']:.3f}")
+    blocks = [["all"], list(report.groups), [f"type:{t}" for t in report.types]]  # overall | languages | types
+    for block in filter(None, blocks):
+        for group in block:
+            m = data[group]
+            table.add_row(Text(printable(group)), str(m["n"]), f"{m['recall@1']:.3f}", f"{m['recall@5']:.3f}",
+                          f"{m['mrr@10']:.3f}")
+        table.add_section()
     console.print(table)

@@ -8,8 +8,9 @@ and `serve` build their model the same way.
 from __future__ import annotations
 
 from enum import Enum
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Annotated, Any, Optional
 
+import typer
 from rich.markup import escape
 
 from vlkit.cli.console import err_console
@@ -18,7 +19,9 @@ from vlkit.models.families import FAMILIES  # cheap: vlkit.models loads its heav
 if TYPE_CHECKING:
     from vlkit.models import ChatQwenVL
 
-__all__ = ["BackendName", "Family", "build_llm"]
+__all__ = [
+    "BackendName", "Family", "build_llm", "ModelOpt", "TinyOpt", "BackendOpt", "BaseUrlOpt", "FamilyOpt", "DeviceOpt",
+]
 
 
 class BackendName(str, Enum):
@@ -28,6 +31,31 @@ class BackendName(str, Enum):
 
 Family = Enum("Family", {name: name for name in FAMILIES}, type=str)  # type: ignore[misc]
 """The ``--tiny`` / ``--family`` choices: every family of :data:`vlkit.models.families.FAMILIES`."""
+
+
+# The options themselves, declared once (Typer reads the help from here for every command).
+ModelOpt = Annotated[
+    Optional[str],
+    typer.Option("--model", "-m", show_default=False,
+                 help="Hugging Face id or local checkpoint folder; with --backend openai, the served model's name "
+                      "(default: $VLKIT_MODEL, else Qwen/Qwen2-VL-2B-Instruct)."),
+]
+TinyOpt = Annotated[
+    Optional[Family],  # type: ignore[valid-type]
+    typer.Option(show_default=False,
+                 help="Use a tiny RANDOM checkpoint of this family: an offline pipeline check, the output is noise."),
+]
+BackendOpt = Annotated[BackendName, typer.Option(help="Run locally with transformers, or on an OpenAI-compatible server.")]
+BaseUrlOpt = Annotated[
+    Optional[str], typer.Option(show_default=False,
+                                help="OpenAI-compatible server (vLLM, SGLang, Ollama), e.g. http://127.0.0.1:8000/v1; "
+                                     "implies --backend openai.")
+]
+FamilyOpt = Annotated[
+    Optional[Family],  # type: ignore[valid-type]
+    typer.Option(show_default=False, help="Qwen family of the served model (with --base-url; default: from its name)."),
+]
+DeviceOpt = Annotated[Optional[str], typer.Option(show_default=False, help="cuda, cpu or mps (default: best available).")]
 
 
 def _value(choice: Any) -> Any:
