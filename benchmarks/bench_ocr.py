@@ -23,6 +23,7 @@ RapidOCR stock 20.8 s / 13.6 s (accuracy 0.977 / 0.937); RapidOCR new defaults 1
 
     python benchmarks/bench_ocr.py --quick     # 4 + 1 pages, a ~20-page recall slice: ~13 min on 2 cores
     python benchmarks/bench_ocr.py             # 9 + 3 pages, a ~22-page recall slice: ~25 min
+    python benchmarks/bench_ocr.py --router    # the auto router on a 6-page Chinese + 3-page English scan: ~5 min
 """
 
 from __future__ import annotations
@@ -269,13 +270,68 @@ def table(speed: dict[str, Any], rec: dict[str, Any] | None) -> str:
     return "\n".join(lines)
 
 
+def router_on_documents(work: Path, zh_pages: list[int], en_pages: list[int]) -> dict[str, Any]:
+    """The ``auto`` OCR router on whole scanned documents, one Chinese and one English: seconds per page
+    for RapidOCR alone, the router deciding page by page (``cjk_run=0``: Tesseract first on every page,
+    RapidOCR again on CJK pages) and the router following the document (the default), interleaved page
+    by page; plus which engine each kept and the character accuracy."""
+    import pymupdf
+
+    from vlkit.retrieval.ingest import open_document
+    from vlkit.retrieval.readers.auto import OCRRouter
+    from vlkit.retrieval.readers.ocr import OCRSettings, RapidOCRReader
+
+    rapid = RapidOCRReader(settings=OCRSettings.for_documents())
+    routers = {"rapidocr-new": None, "router-per-page": OCRRouter(rapid, cjk_run=0), "router (default)": OCRRouter(rapid)}
+    out: dict[str, Any] = {}
+    for lang, name, numbers in (("zh", "debian-reference.zh-cn.pdf", zh_pages), ("en", "maint-guide.en.pdf", en_pages)):
+        src = find_pdf(name)
+        scan = make_scan(src, numbers, work / "router" / lang / name, seed=1)
+        with pymupdf.open(src) as original:
+            truths = [original[n - 1].get_text() for n in numbers]
+        doc = open_document(scan)
+        rows = {r: {"s": 0.0, "acc_sum": 0.0, "engines": []} for r in routers}
+        try:
+            for i, (page, truth) in enumerate(zip(doc.pages(150), truths)):
+                page.number = i + 1  # one document: pages 1..n, as ingest hands them to the router
+                if not out and i == 0:
+                    rapid.read(page)  # model load: nobody's cost
+                for rname, router in routers.items():
+                    t = time.perf_counter()
+                    text, used = (rapid.read(page), rapid.name) if router is None else router.read_named(page)
+                    rows[rname]["s"] += time.perf_counter() - t
+                    rows[rname]["acc_sum"] += char_accuracy(text, truth)
+                    rows[rname]["engines"].append(used)
+                print(f"  router {lang} p{page.number}: " + ", ".join(f"{r} {v['s']:.0f}s" for r, v in rows.items()),
+                      file=sys.stderr, flush=True)
+        finally:
+            doc.close()
+        n = len(numbers)
+        out[lang] = {r: {"s_per_page": round(v["s"] / n, 2), "char_accuracy": round(v["acc_sum"] / n, 3),
+                         "engines": v["engines"]} for r, v in rows.items()}
+        base = out[lang]["rapidocr-new"]["s_per_page"]
+        for r in routers:
+            out[lang][r]["speed_vs_rapidocr_new"] = round(base / out[lang][r]["s_per_page"], 2)
+    return out
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--quick", action="store_true", help="4 English + 1 Chinese page (the recall slice: every 12th page + the gold pages)")
     parser.add_argument("--no-recall", action="store_true", help="skip the retrieval-recall part")
     parser.add_argument("--work", type=Path, default=None, help="folder for scans and indexes (default: a temp dir)")
+    parser.add_argument("--router", action="store_true",
+                        help="only the auto OCR router on a 6-page Chinese and a 3-page English scanned document")
     args = parser.parse_args()
     setup_logging()
+    if args.router:
+        load_before = os.getloadavg()
+        with tempfile.TemporaryDirectory(prefix="bench_ocr_") as tmp:
+            t = time.perf_counter()
+            res = router_on_documents(args.work or Path(tmp), list(range(30, 36)), [12, 20, 28])
+        print(json.dumps({"load_before": load_before, "load_after": os.getloadavg(), "cpu_count": os.cpu_count(),
+                          "wall_s": round(time.perf_counter() - t, 1), "router": res}, indent=1))
+        return
     if args.quick:
         en = {"debian-faq.en.pdf": [23, 51], "developers-reference.pdf": [45], "debian-reference.en.pdf": [90]}
         zh = {"debian-reference.zh-cn.pdf": [90]}

@@ -19,7 +19,8 @@ ingest by every pipeline so imports are nobody's cost), and again on 90 pages as
 manual's (``_dense.py``; the eval pages are short, which inflates fixed per-page costs); Recall@1/Recall@5/MRR@10 for all, English,
 Chinese and cross-lingual questions; the same on the scanned (image-only) variant; and query
 latency p50/p95 over synthetic chunks (random unit vectors, random manual words; the query
-embedding is real; both pipelines warmed by one untimed query, then timed interleaved over three
+embedding is real; vlkit with its defaults (USE, "vlkit-use") and with the baseline's MiniLM
+("vlkit-minilm"), each index warmed by one untimed query, then all timed interleaved over three
 passes of the questions), the first search's BM25 build and the BM25 update after one more
 document. Ratios are against the baseline measured in the same run. Prints JSON.
 
@@ -325,53 +326,66 @@ LATENCY_ROUNDS = 3
 """Passes over the queries; p50/p95 are taken over all of them."""
 
 
-def latency(work: Path, n: int, embedder: Any, lc_embeddings, vocab: list[str], queries: list[str]) -> dict[str, Any]:
-    """p50/p95 query latency over ``n`` synthetic chunks: vlkit hybrid vs plain Chroma search."""
+def latency(work: Path, n: int, embedders: dict[str, Any], lc_embeddings, vocab: list[str],
+            queries: list[str]) -> dict[str, Any]:
+    """p50/p95 query latency over ``n`` synthetic chunks: vlkit hybrid search (one index per embedder:
+    ``vlkit-use`` is the defaults, ``vlkit-minilm`` the baseline's model) vs plain Chroma search."""
     from langchain_chroma import Chroma
 
     from vlkit.retrieval.search import HybridSearcher
 
-    dim = embedder.embed(["x"]).shape[1]
+    out: dict[str, Any] = {"chunks": n}
+    fns: dict[str, Any] = {}
+    closers = []
+    for name, embedder in embedders.items():
+        dim = embedder.embed(["x"]).shape[1]
+        chunks, vecs = _synthetic(n, dim, vocab, seed=n)
+        index = _vlkit_index(work / f"lat{n}-{name}", embedder)
+        index._check_embedder()
+        t = time.perf_counter()
+        _load_synthetic(index, chunks, vecs)
+        log.info("latency: %d synthetic chunks loaded into %s in %.1fs", n, name, time.perf_counter() - t)
+        searcher = HybridSearcher(index)
+        t = time.perf_counter()
+        searcher.search(queries[0], 5)  # builds BM25 once (reported separately)
+        out[f"{name}_bm25_build_s"] = round(time.perf_counter() - t, 2)
+        fns[name] = (lambda s: lambda q: s.search(q, 5))(searcher)
+        closers.append((name, index, searcher, dim))
+    dim = len(lc_embeddings.embed_query("x"))
     chunks, vecs = _synthetic(n, dim, vocab, seed=n)
-    index = _vlkit_index(work / f"lat{n}", embedder)
-    index._check_embedder()
-    t = time.perf_counter()
-    _load_synthetic(index, chunks, vecs)
-    log.info("latency: %d synthetic chunks loaded in %.1fs", n, time.perf_counter() - t)
     plain = Chroma(collection_name=f"plain{n}", embedding_function=lc_embeddings,
                    persist_directory=str(work / f"plain_lat{n}"), collection_metadata={"hnsw:space": "cosine"})
     for s in range(0, n, 4000):
         plain._collection.upsert(ids=[c.id for c in chunks[s:s + 4000]], embeddings=vecs[s:s + 4000],
                                  documents=[c.text for c in chunks[s:s + 4000]],
                                  metadatas=[{"source": c.file_name, "page": c.page} for c in chunks[s:s + 4000]])
-    searcher = HybridSearcher(index)
-    t = time.perf_counter()
-    searcher.search(queries[0], 5)  # builds BM25 once (reported separately)
-    bm25_build = time.perf_counter() - t
     plain.similarity_search(queries[0], k=20)  # plain's first query is not timed either
-    out_settle = _settle(plain, queries)
-    out: dict[str, Any] = {"chunks": n, "bm25_build_s": round(bm25_build, 2), "chroma_settle_s": out_settle,
-                           "load_average": [round(x, 2) for x in os.getloadavg()]}
-    fns = {"vlkit": lambda q: searcher.search(q, 5), "plain": lambda q: plain.similarity_search(q, k=20)}
+    out["chroma_settle_s"] = _settle(plain, queries)
+    out["load_average"] = [round(x, 2) for x in os.getloadavg()]
+    fns["plain"] = lambda q: plain.similarity_search(q, k=20)
     times: dict[str, list[float]] = {name: [] for name in fns}
-    # interleaved, first one then the other going first, so that drift (Chroma's work after the bulk
-    # load, other load on the machine) hits both alike
+    # interleaved, the order rotating per query, so that drift (Chroma's work after the bulk load,
+    # other load on the machine) hits every pipeline alike
+    names = list(fns)
     for r in range(LATENCY_ROUNDS):
         for i, q in enumerate(queries):
-            for name in ("vlkit", "plain") if (i + r) % 2 == 0 else ("plain", "vlkit"):
+            shift = (i + r) % len(names)
+            for name in names[shift:] + names[:shift]:
                 t = time.perf_counter()
                 fns[name](q)
                 times[name].append(time.perf_counter() - t)
     for name in fns:
         out[name] = {"p50_ms": round(_pct(times[name], 50), 1), "p95_ms": round(_pct(times[name], 95), 1)}
-    out["p50_ratio_vs_plain"] = round(out["vlkit"]["p50_ms"] / out["plain"]["p50_ms"], 2)
-    out["p95_ratio_vs_plain"] = round(out["vlkit"]["p95_ms"] / out["plain"]["p95_ms"], 2)
+    for name in embedders:
+        out[f"{name}_p50_ratio_vs_plain"] = round(out[name]["p50_ms"] / out["plain"]["p50_ms"], 2)
+        out[f"{name}_p95_ratio_vs_plain"] = round(out[name]["p95_ms"] / out["plain"]["p95_ms"], 2)
     # a small change (one more 400-chunk document): the first search after it pays the BM25 update
-    _load_synthetic(index, *_synthetic(400, dim, vocab, seed=n + 1, prefix="new"))
-    t = time.perf_counter()
-    searcher.search(queries[0], 5)
-    out["bm25_update_s"] = round(time.perf_counter() - t, 2)
-    index.close()
+    for name, index, searcher, dim in closers:
+        _load_synthetic(index, *_synthetic(400, dim, vocab, seed=n + 1, prefix="new"))
+        t = time.perf_counter()
+        searcher.search(queries[0], 5)
+        out[f"{name}_bm25_update_s"] = round(time.perf_counter() - t, 2)
+        index.close()
     return out
 
 
@@ -431,6 +445,7 @@ def main() -> None:
         use.embed(["warm up"])
         # the baseline's embeddings: what HuggingFaceEmbeddings does (float32 sentence-transformers)
         plain_minilm = SentenceTransformerEmbedder(precision="float32", batch_size=32)
+        plain_minilm.SMALL_BATCH = 0  # every call through `encode`, as HuggingFaceEmbeddings does (queries too)
         plain_minilm.embed(["warm up"])
         # pinned, so the baseline stays put when vlkit's own USE defaults change
         plain_use = USEEmbedder(batch_size=64, threads=2)
@@ -446,7 +461,8 @@ def main() -> None:
         if args.only_latency:
             vocab = sorted({t for p in files.text_dir.glob("*.pdf") for t in _words(p)}) or ["x"]
             queries = [x.question for x in questions][:40]
-            result["latency"] = [latency(work, n, minilm, lc, vocab, queries) for n in sizes]
+            result["latency"] = [latency(work, n, {"vlkit-use": use, "vlkit-minilm": minilm}, lc, vocab, queries)
+                                 for n in sizes]
             result["load_average_end"] = list(os.getloadavg())
             save()
             sys.stdout.write(json.dumps(result, indent=2, ensure_ascii=False) + "\n")
@@ -482,7 +498,7 @@ def main() -> None:
         queries = [x.question for x in questions][:40]
         result["latency"] = []
         for n in sizes:
-            result["latency"].append(latency(work, n, minilm, lc, vocab, queries))
+            result["latency"].append(latency(work, n, {"vlkit-use": use, "vlkit-minilm": minilm}, lc, vocab, queries))
             save()
         result["load_average_end"] = list(os.getloadavg())
         save()

