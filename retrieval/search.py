@@ -13,7 +13,7 @@ the section path as a boosted BM25 field, page-level BM25 as a third fused ranki
 whole text answers the question, not one lucky chunk), demotion of table-of-contents / index
 pages, and — off by default, they did not help — a second-chunk bonus and RM3 query expansion.
 With them and the tuned fusion (k=20, dense 0.5 : BM25 1) the Debian-manuals dev set went from
-R@1 0.57 / R@5 0.82 / MRR@10 0.68 to 0.65 / 0.90 / 0.75 on its 203 questions (``benchmarks/bench_ranking.py``).
+R@1 0.57 / R@5 0.82 / MRR@10 0.68 to 0.645 / 0.897 / 0.750 on its 203 questions (``benchmarks/bench_ranking.py``).
 
 Relevance: RRF scores only order results; they do not say whether anything matched. Every hit
 therefore also carries ``scores["dense"]`` (best cosine of its chunks) and ``scores["coverage"]``
