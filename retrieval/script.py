@@ -16,6 +16,7 @@ Example::
 
 from __future__ import annotations
 
+import functools
 import re
 
 __all__ = ["CJK", "HAN", "WIDE", "CJK_RE", "HAN_RE", "WIDE_RE", "is_cjk", "cjk_share", "is_chinese"]
@@ -34,11 +35,14 @@ _LETTER_RE = re.compile(r"[^\W\d_]")  # a letter: a word character that is not a
 _LAZY = {"HAN_RE": HAN, "WIDE_RE": WIDE}
 
 
+@functools.cache
+def _lazy(name: str) -> re.Pattern[str]:
+    return re.compile(f"[{_LAZY[name]}]")
+
+
 def __getattr__(name: str) -> re.Pattern[str]:
     if name in _LAZY:
-        pattern = re.compile(f"[{_LAZY[name]}]")
-        globals()[name] = pattern
-        return pattern
+        return _lazy(name)
     raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
@@ -61,5 +65,5 @@ def cjk_share(text: str) -> float:
 def is_chinese(text: str) -> bool:
     """True when at least 20% of the non-space characters are Chinese ideographs."""
     chars = [c for c in text if not c.isspace()]
-    han = globals().get("HAN_RE") or __getattr__("HAN_RE")
+    han = _lazy("HAN_RE")
     return bool(chars) and sum(1 for c in chars if han.match(c)) / len(chars) >= CHINESE_SHARE

@@ -172,20 +172,13 @@ def _write_prefixes(folder: Path, prefixes: dict[str, int]) -> None:
     """The prefix table grouped by :func:`_group`: keys (NUL-separated) and values in group order,
     the group names, and where each group starts in both (bytes of the key blob, items of the values)."""
     keys = sorted(prefixes, key=_group)  # stable: within a group, the table's own order
-    names = list(dict.fromkeys(map(_group, keys)))
-    byte_starts, item_starts, offset, item = [], [], 0, 0
-    encoded = [k.encode("utf-8") for k in keys]
-    current = None
-    for k, raw in zip(keys, encoded):
-        if _group(k) != current:
-            current = _group(k)
-            byte_starts.append(offset)
-            item_starts.append(item)
-        offset += len(raw) + 1
-        item += 1
-    byte_starts.append(offset)
-    item_starts.append(item)
-    (folder / "prefix_keys.bin").write_bytes(b"".join(raw + b"\x00" for raw in encoded))
+    groups = [_group(k) for k in keys]
+    encoded = [k.encode("utf-8") + b"\x00" for k in keys]
+    starts = [i for i in range(len(keys)) if i == 0 or groups[i] != groups[i - 1]] + [len(keys)]
+    offsets = np.concatenate([[0], np.cumsum([len(raw) for raw in encoded])])
+    names = [groups[i] for i in starts[:-1]]
+    byte_starts, item_starts = offsets[starts].tolist(), starts
+    (folder / "prefix_keys.bin").write_bytes(b"".join(encoded))
     np.save(folder / "prefix_vals.npy", np.fromiter((prefixes[k] for k in keys), dtype=np.int32, count=len(keys)))
     (folder / "prefix_groups.bin").write_bytes(_SEP.join(names).encode("utf-8"))
     np.save(folder / "prefix_group_bytes.npy", np.asarray(byte_starts, dtype=np.int64))
@@ -225,7 +218,7 @@ class LazyPrefixes:
         self._lookups += 1
         if self._lookups > self.PLAIN_AFTER and self._owner is not None:
             self._owner._prefixes, self._owner = self.as_dict(), None
-        table = self._tables.get(key[:2])
+        table = self._tables.get(key[:2])  # key[:2] is _group(key), inlined: this runs per lookup
         if table is None:
             table = self._build(key[:2])
         return table.get(key, default)

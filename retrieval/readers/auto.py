@@ -112,7 +112,7 @@ class OCRRouter(PageReader):
     def read_named(self, page: SourcePage) -> tuple[str, str]:
         if self.latin is None:
             return self.cjk.read(page), self.cjk.name
-        if getattr(page, "number", None) == 1:
+        if page.number == 1:
             self._run = 0  # a new document decides afresh
         if self.cjk_run and self._run >= self.cjk_run:
             text = self.cjk.read(page)  # a Chinese document: Tesseract's pass would be thrown away
