@@ -24,6 +24,7 @@ RapidOCR stock 20.8 s / 13.6 s (accuracy 0.977 / 0.937); RapidOCR new defaults 1
     python benchmarks/bench_ocr.py --quick     # 4 + 1 pages, a ~20-page recall slice: ~13 min on 2 cores
     python benchmarks/bench_ocr.py             # 9 + 3 pages, a ~22-page recall slice: ~25 min
     python benchmarks/bench_ocr.py --router    # the auto router on a 6-page Chinese + 3-page English scan: ~5 min
+    python benchmarks/bench_ocr.py --rescore --work DIR   # recall again on a kept run's indexes, no OCR: ~10 s
 """
 
 from __future__ import annotations
@@ -208,7 +209,7 @@ def speed_and_accuracy(work: Path, en: dict[str, list[int]], zh: dict[str, list[
 
 
 # --------------------------------------------------------------------------- recall
-def recall(work: Path, stride: int, reader_names: list[str]) -> dict[str, Any]:
+def recall(work: Path, stride: int, reader_names: list[str], rescore: bool = False) -> dict[str, Any]:
     from vlkit.retrieval.eval import evaluate, load_questions
     from vlkit.retrieval.index import DocumentIndex
     from vlkit.retrieval.search import HybridSearcher
@@ -230,7 +231,13 @@ def recall(work: Path, stride: int, reader_names: list[str]) -> dict[str, Any]:
         for p in keep:
             new.insert_pdf(doc, from_page=p - 1, to_page=p - 1)
         new.save(text_copy)
-    scan_copy = make_scan(src, keep, work / "recall" / "scan" / RECALL_FILE, seed=1)
+    scan_copy = work / "recall" / "scan" / RECALL_FILE
+    if rescore:  # the kept scan (a new one's bytes, hence its doc id, would differ: OCR again)
+        missing = [str(f) for f in [scan_copy, *(work / "recall" / f"kb-{n}" for n in ["text", *reader_names])] if not f.exists()]
+        if missing:
+            sys.exit(f"--rescore needs a kept run under --work; missing: {', '.join(missing)}")
+    else:
+        make_scan(src, keep, scan_copy, seed=1)
     all_readers = readers()
     out: dict[str, Any] = {"file": RECALL_FILE, "pages": len(keep), "questions": len(questions)}
     for name in ["text", *reader_names]:
@@ -241,8 +248,8 @@ def recall(work: Path, stride: int, reader_names: list[str]) -> dict[str, Any]:
         summary = kb.add(text_copy if name == "text" else scan_copy, reader=name)
         seconds = time.perf_counter() - t
         report = evaluate(HybridSearcher(kb).search, questions)
-        out[name] = {"ingest_pages_per_s": round(summary.pages / seconds, 4),
-                     "ingest_s": round(seconds, 1), **{k: round(v, 3) for k, v in report.overall.as_dict().items()}}
+        out[name] = {} if rescore else {"ingest_pages_per_s": round(summary.pages / seconds, 4), "ingest_s": round(seconds, 1)}
+        out[name].update({k: round(v, 3) for k, v in report.overall.as_dict().items()})
         kb.close()
         print(f"  recall {name}: {out[name]}", file=sys.stderr, flush=True)
     base = out["text"]["recall@5"]
@@ -320,6 +327,8 @@ def main() -> None:
     parser.add_argument("--quick", action="store_true", help="4 English + 1 Chinese page (the recall slice: every 12th page + the gold pages)")
     parser.add_argument("--no-recall", action="store_true", help="skip the retrieval-recall part")
     parser.add_argument("--work", type=Path, default=None, help="folder for scans and indexes (default: a temp dir)")
+    parser.add_argument("--rescore", action="store_true",
+                        help="recall only, on the indexes a full run left under --work (no OCR): after a ranking change")
     parser.add_argument("--router", action="store_true",
                         help="only the auto OCR router on a 6-page Chinese and a 3-page English scanned document")
     args = parser.parse_args()
@@ -331,6 +340,12 @@ def main() -> None:
             res = router_on_documents(args.work or Path(tmp), list(range(30, 36)), [12, 20, 28])
         print(json.dumps({"load_before": load_before, "load_after": os.getloadavg(), "cpu_count": os.cpu_count(),
                           "wall_s": round(time.perf_counter() - t, 1), "router": res}, indent=1))
+        return
+    if args.rescore:
+        if args.work is None:
+            parser.error("--rescore needs --work DIR (the folder of a full run)")
+        rec = recall(args.work, 12 if args.quick else 8, list(readers()), rescore=True)
+        print(json.dumps({"load": os.getloadavg(), "cpu_count": os.cpu_count(), "recall": rec}, indent=1))
         return
     if args.quick:
         en = {"debian-faq.en.pdf": [23, 51], "developers-reference.pdf": [45], "debian-reference.en.pdf": [90]}

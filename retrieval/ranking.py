@@ -20,9 +20,10 @@ Everything per query works on the retrievers' top lists (tens of items) or on nu
 loops over the corpus in Python (page-level BM25 over 100k chunks / 20k pages: ~1.4 ms a query).
 
 Measured (203 dev-set questions, 37 in Chinese; what each step is worth, removed from the defaults,
-R@1 / R@5 / MRR@10): page BM25 +0.03 / +0.03 / +0.02, listing demotion +0.02 / +0.02 / +0.01,
-section-path field ×3 +0.01 / +0.01 / 0; the second-chunk bonus (−0.05 on Chinese R@5) and RM3
-(R@1 −0.01 on its own) did not help and are off by default.
+R@1 / R@5 / MRR@10): section-path headers +0.04 / +0.02 / +0.03, page BM25 +0.015 / +0.01 / +0.015,
+listing demotion +0.015 / +0.01 / +0.01, section-path field ×3 +0.015 / +0.005 / +0.01 (and score fusion
+instead of RRF, :mod:`~vlkit.retrieval.fusion`, +0.04 / +0.01 / +0.03); the second-chunk bonus (−0.05 on
+Chinese R@5 when added to the baseline) and RM3 (R@1 −0.01) did not help and are off by default.
 """
 
 from __future__ import annotations
@@ -37,7 +38,7 @@ from vlkit.retrieval.lexical import BM25Index, tokenize
 from vlkit.retrieval.protocols import PageKey
 from vlkit.retrieval.types import Chunk
 
-__all__ = ["RankingConfig", "apply_penalty", "expansion_terms", "is_listing_page", "page_ranking"]
+__all__ = ["RankingConfig", "apply_penalty", "expansion_terms", "is_listing_page", "page_ranking", "page_scores"]
 
 _LEADER = re.compile(r"(?:\.\s?){4,}\s*\S{0,6}$|…{2,}|(?:\s\.){4,}")
 _INDEX_ENTRY = re.compile(r"(?:,\s*(?:\d{1,4}|[ivxlc]{1,6}))+$", re.IGNORECASE)
@@ -51,11 +52,13 @@ class RankingConfig:
     heading_weight: float = 3.0
     """BM25F weight of the section path field (1: counted like body text; 0: not indexed)."""
     page_bm25: float = 1.0
-    """RRF weight of the page-level BM25 ranking, relative to the chunk-level one (0: off)."""
+    """Fusion weight of the page-level BM25 ranking, relative to the chunk-level one (0: off)."""
     second_chunk: float = 0.0
     """A page's score per retriever: best chunk + this × second-best chunk (0: best chunk only)."""
-    listing_penalty: float = 0.5
-    """Fused score factor for table-of-contents / index pages (1: no demotion)."""
+    listing_penalty: float = 0.1
+    """Fused score factor for table-of-contents / index pages (1: no demotion). Score fusion keeps
+    score gaps, and a table of contents holding every query word can score several times an answer
+    page: at 0.1 it stays above one only with ten times its score (on the dev set 0–0.5 rank alike)."""
     prf_terms: int = 0
     """RM3 expansion terms added to the BM25 query (0: no pseudo-relevance feedback)."""
     prf_docs: int = 5
@@ -76,21 +79,27 @@ def is_listing_page(text: str, *, min_lines: int = 5, share: float = 0.15) -> bo
     return hits >= min_lines and hits >= share * len(lines)
 
 
-def page_ranking(results: Sequence[tuple[Chunk, float]], second: float = 0.0) -> list[PageKey]:
-    """Pages of a best-first chunk list, ordered by best chunk score (+ ``second`` × the second best).
+def page_scores(results: Sequence[tuple[Chunk, float]], second: float = 0.0) -> list[tuple[PageKey, float]]:
+    """Pages of a best-first chunk list as ``(page, score)``, best first: a page scores its best
+    chunk's score (+ ``second`` × its second best).
 
-    With ``second=0`` this is "a page ranks where its best chunk ranks". A page's third and later
-    chunks never count, so a long page is not favoured for having many chunks.
+    A page's third and later chunks never count, so a long page is not favoured for having many chunks.
     """
-    if not second:
-        return list(dict.fromkeys((c.doc_id, c.page) for c, _ in results))
     best: dict[PageKey, list[float]] = {}
     for chunk, score in results:
         top = best.setdefault((chunk.doc_id, chunk.page), [])
         if len(top) < 2:
             top.append(score)
+    scored = {key: top[0] + second * sum(top[1:]) for key, top in best.items()}
+    if not second:
+        return list(scored.items())  # the chunk list's order: a page ranks where its best chunk ranks
     order = {key: i for i, key in enumerate(best)}
-    return sorted(best, key=lambda key: (-(best[key][0] + second * sum(best[key][1:])), order[key]))
+    return sorted(scored.items(), key=lambda kv: (-kv[1], order[kv[0]]))
+
+
+def page_ranking(results: Sequence[tuple[Chunk, float]], second: float = 0.0) -> list[PageKey]:
+    """The pages of :func:`page_scores`, without their scores (what rank fusion needs)."""
+    return [key for key, _ in page_scores(results, second)]
 
 
 def expansion_terms(

@@ -1,9 +1,11 @@
-"""Hybrid page search: dense (Chroma) + BM25 over chunks, fused by reciprocal rank, deduplicated to pages.
+"""Hybrid page search: dense (Chroma) + BM25 over chunks, fused by score, deduplicated to pages.
 
 Why pages: QA shows the model page *images* and cites ``[file p.N]``, so the page is the unit
-that is returned, cited and evaluated. Each retriever's chunk ranking is first collapsed to a
-page ranking (a page ranks where its best chunk ranks), then the two page rankings are fused
-with RRF, so a page with many mediocre chunks does not outrank a page with one excellent one.
+that is returned, cited and evaluated. Each retriever's chunk list is first collapsed to pages (a
+page scores its best chunk's score), then the page lists are fused (:mod:`~vlkit.retrieval.fusion`:
+each retriever's scores divided by its best score of the query, weighted and summed; or by
+reciprocal rank with ``fusion="rrf"``), so a page with many mediocre chunks does not outrank a page
+with one excellent one.
 
 BM25 lives in memory and is brought up to date lazily, on the first search after ``index.version``
 changed, re-reading only the documents that changed (:class:`~vlkit.retrieval.lexical_corpus.LexicalCorpus`).
@@ -12,10 +14,10 @@ Ranking steps (:mod:`~vlkit.retrieval.ranking`, switched by :class:`~vlkit.retri
 the section path as a boosted BM25 field, page-level BM25 as a third fused ranking (a page whose
 whole text answers the question, not one lucky chunk), demotion of table-of-contents / index
 pages, and — off by default, they did not help — a second-chunk bonus and RM3 query expansion.
-With them and the tuned fusion (k=20, dense 0.5 : BM25 1) the Debian-manuals dev set went from
-R@1 0.57 / R@5 0.82 / MRR@10 0.68 to 0.645 / 0.897 / 0.750 on its 203 questions (``benchmarks/bench_ranking.py``).
+With them and the tuned fusion (score fusion, dense 0.5 : BM25 1) the Debian-manuals dev set went from
+R@1 0.57 / R@5 0.82 / MRR@10 0.68 to 0.685 / 0.906 / 0.778 on its 203 questions (``benchmarks/bench_ranking.py``).
 
-Relevance: RRF scores only order results; they do not say whether anything matched. Every hit
+Relevance: fused scores only order results; they do not say whether anything matched. Every hit
 therefore also carries ``scores["dense"]`` (best cosine of its chunks) and ``scores["coverage"]``
 (share of the query's idf mass present in the page, see :meth:`BM25Index.coverage`);
 ``scores["relevance"]`` is the larger of the two and is what :class:`~vlkit.retrieval.qa.DocumentQA`
@@ -33,14 +35,15 @@ from __future__ import annotations
 import logging
 from collections.abc import Sequence
 from pathlib import Path
+from typing import Literal
 
 from vlkit.errors import InvalidArgumentError
 from vlkit.retrieval.chunking import context_header, with_heading
-from vlkit.retrieval.fusion import reciprocal_rank_fusion
+from vlkit.retrieval.fusion import reciprocal_rank_fusion, score_fusion
 from vlkit.retrieval.lexical import BM25Index, tokenize
 from vlkit.retrieval.lexical_corpus import LexicalCorpus, LexicalSnapshot
 from vlkit.retrieval.protocols import PageKey, SearchableIndex
-from vlkit.retrieval.ranking import RankingConfig, apply_penalty, expansion_terms, page_ranking
+from vlkit.retrieval.ranking import RankingConfig, apply_penalty, expansion_terms, page_scores
 from vlkit.retrieval.script import cjk_share
 from vlkit.retrieval.types import Chunk, PageHit
 
@@ -49,9 +52,9 @@ __all__ = ["HybridSearcher", "RankingConfig", "Reranker", "cjk_share"]
 logger = logging.getLogger(__name__)
 
 FUSION_K = 20
-"""Default RRF constant, tuned on the Debian-manuals dev set (``benchmarks/bench_ranking.py --tune``)."""
+"""RRF constant for ``fusion="rrf"``, tuned on the Debian-manuals dev set (``benchmarks/bench_ranking.py --tune``)."""
 FUSION_WEIGHTS = (0.5, 1.0)
-"""Default ``(dense, lexical)`` fusion weights, tuned on the same set."""
+"""Default ``(dense, lexical)`` fusion weights, tuned on the same set (best for both fusions)."""
 
 
 class Reranker:
@@ -76,8 +79,11 @@ class HybridSearcher:
         k_lexical: chunks taken from BM25 per query.
         reranker: optional :class:`Reranker` applied to the best ``rerank_depth`` pages.
         rerank_depth: how many fused pages the reranker sees.
-        rrf_k: the RRF constant (default 20, tuned on the dev set; the paper's 60 flattens the head
-            of each ranking, which costs Recall@1 when one retriever is clearly right).
+        fusion: ``"score"`` (default): each retriever's page scores divided by its best score of the
+            query, weighted and summed (:func:`~vlkit.retrieval.fusion.score_fusion`) — a page the
+            embedding puts far ahead keeps that lead; ``"rrf"``: reciprocal rank fusion, ranks only.
+        rrf_k: the RRF constant when ``fusion="rrf"`` (default 20, tuned on the dev set; the paper's
+            60 flattens the head of each ranking, which costs Recall@1 when one retriever is clearly right).
         weights: ``(dense, lexical)`` weights in the fusion (default ``(0.5, 1.0)``: on real English
             manuals BM25 is the stronger retriever; a Chinese question still goes to the dense side
             through ``adaptive``).
@@ -97,6 +103,7 @@ class HybridSearcher:
         k_lexical: int = 40,
         reranker: Reranker | None = None,
         rerank_depth: int = 20,
+        fusion: Literal["score", "rrf"] = "score",
         rrf_k: int = FUSION_K,
         weights: tuple[float, float] = FUSION_WEIGHTS,
         adaptive: bool = True,
@@ -107,7 +114,10 @@ class HybridSearcher:
             raise InvalidArgumentError(
                 f"k_dense={k_dense} and k_lexical={k_lexical}: both must be >= 0 and not both 0 (defaults: 40 and 40)"
             )
+        if fusion not in ("score", "rrf"):
+            raise InvalidArgumentError(f"fusion={fusion!r}: choose 'score' (default) or 'rrf'")
         self.index = index
+        self.fusion = fusion
         self.k_dense = k_dense
         self.k_lexical = k_lexical
         self.reranker = reranker
@@ -164,26 +174,29 @@ class HybridSearcher:
         dense = self.dense_search(query, max(self.k_dense, k)) if self.k_dense else []
         lex_query = self._lexical_query(snap, query) if self.k_lexical else query
         lexical = _bm25_hits(bm25, chunks, lex_query, max(self.k_lexical, k)) if self.k_lexical else []
-        lexical_pages = page_ranking(lexical, cfg.second_chunk)
-        page_level: list[PageKey] = []
+        lexical_pages = page_scores(lexical, cfg.second_chunk)
+        page_level: list[tuple[PageKey, float]] = []
         if cfg.page_bm25 and self.k_lexical:
-            page_level = [snap.pages[i] for i, _ in snap.page_bm25.search(lex_query, max(self.k_lexical, k))]
+            page_level = [(snap.pages[i], s) for i, s in snap.page_bm25.search(lex_query, max(self.k_lexical, k))]
         w_dense, w_lex = self.weights
-        pages = self._pages(lexical_pages[:3], dense, lexical) if self.adaptive and dense else {}
+        pages = self._pages([key for key, _ in lexical_pages[:3]], dense, lexical) if self.adaptive and dense else {}
         if self.adaptive and dense and lexical_pages:
             # BM25 only deserves a vote when the query's terms are actually on the pages it found:
             # a Chinese question about an English manual matches little more than the product name.
-            top = [pages[key][0] for key in lexical_pages[:3]]
+            top = [pages[key][0] for key, _ in lexical_pages[:3]]
             best = max(bm25.coverage(query, text) for text in top)
             w_lex *= min(1.0, best / self.full_coverage)
             # ... and across scripts the terms it can match at all are names and numbers, so its
             # vote shrinks with the script gap between the query and those pages.
             w_lex *= 1.0 - abs(cjk_share(query) - cjk_share("\n".join(top)))
-        rankings, weights = [page_ranking(dense, cfg.second_chunk), lexical_pages], [w_dense, w_lex]
+        lists, weights = [page_scores(dense, cfg.second_chunk), lexical_pages], [w_dense, w_lex]
         if page_level:
-            rankings.append(page_level)
+            lists.append(page_level)
             weights.append(w_lex * cfg.page_bm25)
-        fused = reciprocal_rank_fusion(rankings, k=self.rrf_k, weights=weights)
+        if self.fusion == "score":
+            fused = score_fusion(lists, weights=weights)
+        else:
+            fused = reciprocal_rank_fusion([[key for key, _ in pl] for pl in lists], k=self.rrf_k, weights=weights)
         # a table of contents or an index holds every section's words but answers nothing
         fused = apply_penalty(fused, snap.listings, cfg.listing_penalty)
         depth = max(k, self.rerank_depth) if self.reranker else k
@@ -230,7 +243,7 @@ class HybridSearcher:
             mine = snap.page_chunks(key)[:1]
         first = mine[0]
         text, image = page
-        scores = {"rrf": score}
+        scores = {"fused": score}
         d = [s for c, s in dense if (c.doc_id, c.page) == key]
         if d:
             scores["dense"] = max(d)

@@ -71,7 +71,8 @@ class PageHit:
     image_path: str | None = None
     chunks: list[Chunk] = field(default_factory=list)
     scores: dict[str, float] = field(default_factory=dict)
-    """Per-retriever scores or ranks (``dense``, ``bm25``, ``rerank``) behind ``score``."""
+    """The scores behind ``score``: ``fused`` (the fusion of the retrievers), ``dense`` (best cosine), ``bm25``,
+    ``coverage``, ``relevance`` (what QA thresholds) and, after a reranker, ``rerank``."""
 
     @property
     def citation(self) -> str:

@@ -7,6 +7,7 @@ each step's effect is isolated from the embedder; ``test_search.py`` covers the 
 
 from __future__ import annotations
 
+import pytest
 from vlkit.retrieval.lexical import BM25Index
 from vlkit.retrieval.ranking import (
     RankingConfig,
@@ -14,6 +15,7 @@ from vlkit.retrieval.ranking import (
     expansion_terms,
     is_listing_page,
     page_ranking,
+    page_scores,
 )
 from vlkit.retrieval.search import HybridSearcher
 from vlkit.retrieval.types import Chunk
@@ -58,8 +60,8 @@ class _Pages:
         return out
 
 
-def _order(chunks: list[Chunk], query: str, **ranking) -> list[int]:
-    s = HybridSearcher(_Pages(chunks), k_dense=0, ranking=RankingConfig(**ranking))
+def _order(chunks: list[Chunk], query: str, fusion: str = "score", **ranking) -> list[int]:
+    s = HybridSearcher(_Pages(chunks), k_dense=0, fusion=fusion, ranking=RankingConfig(**ranking))
     return [h.page for h in s.search(query, k=5)]
 
 
@@ -73,7 +75,8 @@ def test_listing_demotion_puts_the_answer_above_the_table_of_contents():
     chunks = [_chunk("m", 3, 0, TOC), _chunk("m", 40, 0, BODY)]
     query = "log rotation package management"
     assert _order(chunks, query, listing_penalty=1.0)[0] == 3  # the TOC holds every word
-    assert _order(chunks, query, listing_penalty=0.3)[0] == 40
+    assert _order(chunks, query)[0] == 40  # the default demotion (the TOC scores ~7x the answer here)
+    assert _order(chunks, query, listing_penalty=0.3, fusion="rrf")[0] == 40  # ranks only: a mild factor is enough
 
 
 def test_section_path_field_weight_prefers_the_section_about_the_query():
@@ -92,8 +95,9 @@ def test_page_level_bm25_prefers_the_page_that_covers_the_whole_question():
         _chunk("d", 2, 0, "alpha more words"), _chunk("d", 2, 1, "beta more words"),
         _chunk("d", 2, 2, "gamma more words"), _chunk("d", 3, 0, "gamma " + "unrelated text " * 20),
     ]
-    assert _order(chunks, "alpha beta gamma")[0] == 1  # one chunk holds two of the three terms
-    assert _order(chunks, "alpha beta gamma", page_bm25=1.5)[0] == 2
+    assert _order(chunks, "alpha beta gamma", page_bm25=0.0)[0] == 1  # one chunk holds two of the three terms
+    assert _order(chunks, "alpha beta gamma", page_bm25=3.0)[0] == 2  # the page holds all three
+    assert _order(chunks, "alpha beta gamma", page_bm25=1.5, fusion="rrf")[0] == 2
 
 
 def test_second_chunk_bonus_and_no_reward_for_many_weak_chunks():
@@ -103,6 +107,9 @@ def test_second_chunk_bonus_and_no_reward_for_many_weak_chunks():
     assert page_ranking(best, second=0.3) == [("d", 2), ("d", 1), ("d", 3)]
     # ten weak chunks: best + 0.3 x second = 1.3, never above a page with one strong chunk
     assert page_ranking(best, second=0.3)[-1] == ("d", 3)
+    # the scores that score fusion divides by the query's best
+    assert page_scores(best) == [(("d", 1), 5.0), (("d", 2), 4.8), (("d", 3), 1.0)]
+    assert dict(page_scores(best, second=0.3)) == pytest.approx({("d", 1): 5.0, ("d", 2): 4.8 + 0.3 * 4.5, ("d", 3): 1.3})
 
 
 def test_rm3_expansion_finds_a_page_without_the_query_word():
@@ -123,3 +130,32 @@ def test_apply_penalty_is_stable_and_a_no_op_at_one():
     fused = [(("d", 1), 0.5), (("d", 2), 0.4), (("d", 3), 0.3)]
     assert apply_penalty(fused, {("d", 1)}, 1.0) is fused
     assert [k for k, _ in apply_penalty(fused, {("d", 1)}, 0.5)] == [("d", 2), ("d", 3), ("d", 1)]
+
+
+class _Scored(_Pages):
+    """:class:`_Pages` with fixed dense cosines per page (the embedding's verdict, scripted)."""
+
+    def __init__(self, chunks: list[Chunk], cosines: dict[int, float]) -> None:
+        super().__init__(chunks)
+        self.cosines = cosines
+
+    def dense_search(self, query, k=10):
+        first = {c.page: c for c in reversed(self._chunks)}
+        return [(first[p], s) for p, s in sorted(self.cosines.items(), key=lambda kv: -kv[1])][:k]
+
+
+def test_score_fusion_keeps_the_embeddings_clear_win_over_a_narrow_bm25_preference():
+    chunks = [
+        _chunk("m", 1, 0, "To rotate compressed logs weekly, set weekly and compress in /etc/logrotate.conf."),
+        _chunk("m", 2, 0, "Logs rotate weekly. Rotated logs are compressed logs; old logs rotate out."),
+        _chunk("m", 3, 0, "Unrelated page about printers and paper sizes."),
+    ]
+    index = _Scored(chunks, {1: 0.62, 2: 0.40, 3: 0.10})
+    query = "rotate compressed logs weekly"
+    by_score = HybridSearcher(index).search(query, k=3)
+    by_rank = HybridSearcher(index, fusion="rrf").search(query, k=3)
+    bm25 = {h.page: h.scores["bm25"] for h in by_score if "bm25" in h.scores}
+    assert bm25[2] > bm25[1] > 0.9 * bm25[2]  # BM25 prefers page 2, narrowly (repeated words)
+    assert [h.page for h in by_rank] == [2, 1, 3]  # ranks alone: BM25's two lists outvote the embedding
+    assert [h.page for h in by_score] == [1, 2, 3]  # the embedding's 0.62 vs 0.40 keeps page 1 first
+    assert by_score[0].scores["fused"] == by_score[0].score

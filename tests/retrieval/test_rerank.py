@@ -74,7 +74,7 @@ def test_the_models_permutation_becomes_the_order(text_index):
     hits = _searcher(text_index, judge, top_n=3, image_max_pixels=100_000).search(QUERY, k=3)
     assert _pages(hits) == _pages([fused[2], fused[0], fused[1]])
     assert [h.scores["rerank"] for h in hits] == [3.0, 2.0, 1.0]
-    assert all("rrf" in h.scores and "relevance" in h.scores for h in hits)  # the fused scores are kept
+    assert all("fused" in h.scores and "relevance" in h.scores for h in hits)  # the fused scores are kept
     # one structured call: the instructions, three numbered page images, then the question
     assert len(judge.calls) == 1 and judge.calls[0][0]
     system, human = judge.calls[0][1]

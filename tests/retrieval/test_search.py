@@ -59,8 +59,15 @@ def test_hybrid_finds_page_only_lexical_finds(manual_index):
     hits = s.search("QX7731", k=1)
     assert hits[0].page == 2 and hits[0].scores["bm25"] > 0
     assert hits[0].scores["coverage"] == pytest.approx(1.0)
-    # the embedding alone does not know the part number: RRF is what puts it first
-    assert dense_only[0].page != 2 or hits[0].scores["rrf"] > dense_only[0].score
+    # the embedding alone does not know the part number: the fusion is what puts it first
+    assert dense_only[0].page != 2 or hits[0].scores["fused"] > dense_only[0].score
+    by_rank = HybridSearcher(manual_index, fusion="rrf").search("QX7731", k=1)
+    assert by_rank[0].page == 2 and by_rank[0].scores["fused"] < hits[0].scores["fused"]  # 1/(k+1) sums vs shares of the best
+
+
+def test_unknown_fusion_is_a_typed_error(manual_index):
+    with pytest.raises(InvalidArgumentError, match="fusion='borda'"):
+        HybridSearcher(manual_index, fusion="borda")  # type: ignore[arg-type]
 
 
 def test_results_are_deduplicated_to_pages(manual_index):
