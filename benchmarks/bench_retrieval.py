@@ -6,13 +6,15 @@ deduplicated to pages. Its embeddings are what ``langchain_huggingface.HuggingFa
 (sentence-transformers ``encode``, float32, batch 32). "plain-use" is the same pipeline with the USE
 embedder, the like-for-like baseline of "vlkit-use". "bm25-pages" ranks whole pages by BM25 alone (the
 issue's second reference point; quality only). vlkit: ``DocumentIndex`` (auto reader: text layer, OCR for scans) +
-``HybridSearcher`` (dense + BM25, RRF, pages), once with the same all-MiniLM-L6-v2 ("vlkit-minilm",
+``HybridSearcher`` (dense + BM25, score fusion, pages), once with the same all-MiniLM-L6-v2 ("vlkit-minilm",
 the like-for-like comparison) and once with the multilingual USE embedder ("vlkit-use").
 
 Measures, first on the dev set's real manuals (``--manuals DIR``: the four English Debian manuals,
 511 pages, that ``benchmarks/devset/build.py`` puts in ``~/.cache/vlkit/devset/pdfs``): ingest pages/s
 of every pipeline, interleaved, and where each spent its time (vlkit: ``IngestSummary.stages`` —
-text extraction, chunking, embedding, page images, commit; plain: text, split, embedding, Chroma).
+text extraction, chunking, embedding, page images, commit; plain: text, split, embedding, Chroma), and
+each pipeline's Recall@1/@5/MRR@10 on the dev set's questions about the manuals it ingested (plus BM25
+over whole pages), per language and question type.
 Then, on the bundled eval set (``vlkit.retrieval.evalset``; 42 generated manual pages, 52
 questions): ingest pages/s of the text-layer PDFs (median of ``--repeats`` runs, after a warm-up
 ingest by every pipeline so imports are nobody's cost), and again on 90 pages as full as a real
@@ -272,9 +274,12 @@ def manual_pdfs(folder: Path, quick: bool) -> list[Path] | str:
 
 
 def manual_ingest(work: Path, pdfs: list[Path], embedders: dict[str, Any], baselines: dict[str, Any],
-                  repeats: int) -> dict[str, Any]:
-    """Ingest pages/s of every pipeline on real manuals, with each one's time split by stage."""
+                  repeats: int, questions: list | None = None) -> dict[str, Any]:
+    """Ingest pages/s of every pipeline on real manuals, with each one's time split by stage; with the dev
+    set's ``questions`` also each pipeline's retrieval quality on what it ingested (and BM25 over pages)."""
     import pymupdf
+
+    from vlkit.retrieval.search import HybridSearcher
 
     work.mkdir(parents=True, exist_ok=True)
     warm = work / "warm-up.pdf"  # the first 3 pages of the first manual: warms up without a whole manual
@@ -282,9 +287,16 @@ def manual_ingest(work: Path, pdfs: list[Path], embedders: dict[str, Any], basel
         out.insert_pdf(src, from_page=0, to_page=2)
         out.save(warm)
     speed, last = ingest_speed(work, pdfs, _makers(embedders, baselines), repeats, warm=[warm])
-    for pipeline, _ in last.values():
+    names = {p.name for p in pdfs}
+    asked = [q for q in questions or [] if q.file in names]  # --quick ingests two of the four manuals
+    for name, (pipeline, _) in last.items():
+        if asked:
+            search = pipeline.search if name in baselines else _hits_as_keys(HybridSearcher(pipeline))
+            speed[name]["devset"] = _eval(search, asked)
         if hasattr(pipeline, "close"):
             pipeline.close()
+    if asked:
+        speed["bm25-pages"] = {"devset": bm25_pages(pdfs, asked)["text"]}
     speed["files"] = [p.name for p in pdfs]
     speed["ratio_vs_plain"] = {n: round(speed[n]["ingest_pages_per_s"] / speed[b]["ingest_pages_per_s"], 2)
                                for n, b in (("vlkit-minilm", "plain"), ("vlkit-use", "plain-use"))}
@@ -475,7 +487,9 @@ def main() -> None:
             result["ingest_real_manuals"] = {"skipped": manuals}
         else:
             repeats = args.manual_repeats or (args.repeats if args.quick else 1)
-            result["ingest_real_manuals"] = manual_ingest(work / "manuals", manuals, embedders, baselines, repeats)
+            devset = load_questions(Path(__file__).resolve().parent / "devset" / "questions.jsonl")
+            result["ingest_real_manuals"] = manual_ingest(work / "manuals", manuals, embedders, baselines, repeats,
+                                                          questions=devset)
         save()
         if args.only_manuals:
             sys.stdout.write(json.dumps(result, indent=2, ensure_ascii=False) + "\n")
