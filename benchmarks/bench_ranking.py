@@ -244,6 +244,8 @@ def tune(runner: Runner, start: dict[str, Any], idx: list[int], rounds: int = 2)
     best_score = _objective(runner, best, idx)
     for _ in range(rounds):
         for name, values in GRID.items():
+            if name == "rrf_k" and best.get("fusion") == "score":
+                continue  # no effect on score fusion: every candidate would tie
             for value in values:
                 change = {name: value} if name in TOP_LEVEL else {"ranking": {name: value}}
                 cand = merge(best, change)
