@@ -12,7 +12,8 @@ the like-for-like comparison) and once with the multilingual USE embedder ("vlki
 Measures, first on the dev set's real manuals (``--manuals DIR``: the four English Debian manuals,
 511 pages, that ``benchmarks/devset/build.py`` puts in ``~/.cache/vlkit/devset/pdfs``): ingest pages/s
 of every pipeline, interleaved, and where each spent its time (vlkit: ``IngestSummary.stages`` —
-text extraction, chunking, embedding, page images, commit; plain: text, split, embedding, Chroma), and
+text extraction, chunking, embedding, page images (image files only: PDF pages' are rendered when a search
+first shows them), commit; plain: text, split, embedding, Chroma) and the VM's CPU steal meanwhile, and
 each pipeline's Recall@1/@5/MRR@10 on the dev set's questions about the manuals it ingested (plus BM25
 over whole pages), per language and question type.
 Then, on the bundled eval set (``vlkit.retrieval.evalset``; 42 generated manual pages, 52
@@ -55,6 +56,16 @@ from _common import setup_logging  # noqa: E402
 from _dense import dense_manuals  # noqa: E402
 
 log = logging.getLogger("bench_retrieval")
+
+
+def _steal_s() -> float | None:
+    """CPU time the hypervisor gave to other guests so far (Linux ``/proc/stat``; ``None`` elsewhere): on a
+    VM the runs' speed swings with it, so the ingest reports how much of it fell in its window."""
+    try:
+        fields = Path("/proc/stat").read_text().split("\n", 1)[0].split()
+        return int(fields[8]) / os.sysconf("SC_CLK_TCK")
+    except (OSError, IndexError, ValueError):
+        return None
 
 
 def _pct(values: list[float], q: float) -> float:
@@ -196,7 +207,7 @@ def ingest_speed(work: Path, pdfs: list[Path], makers: dict[str, Any], repeats: 
     times: dict[str, list[float]] = {name: [] for name in makers}
     last: dict[str, tuple[Any, int]] = {}
     stages: dict[str, list[dict[str, float]]] = {name: [] for name in makers}
-    load = os.getloadavg()
+    load, steal, wall = os.getloadavg(), _steal_s(), time.monotonic()
     for r in range(repeats):
         for name, make in makers.items():
             pipeline, pages, dt, split = _timed_ingest(make, work / f"{name}-{r}", pdfs)
@@ -214,6 +225,9 @@ def ingest_speed(work: Path, pdfs: list[Path], makers: dict[str, Any], repeats: 
                        "ingest_runs_s": [round(x, 3) for x in times[name]],
                        "stages_s": {k: round(v, 3) for k, v in stages[name][median].items()}}
     speed["load_average"] = {"before": [round(x, 2) for x in load], "after": [round(x, 2) for x in os.getloadavg()]}
+    after = _steal_s()
+    if steal is not None and after is not None:  # summed over all CPUs, against the wall time of the runs
+        speed["cpu_steal_s"] = {"steal": round(after - steal, 1), "wall": round(time.monotonic() - wall, 1)}
     return speed, last
 
 
@@ -459,8 +473,9 @@ def main() -> None:
         plain_minilm = SentenceTransformerEmbedder(precision="float32", batch_size=32)
         plain_minilm.SMALL_BATCH = 0  # every call through `encode`, as HuggingFaceEmbeddings does (queries too)
         plain_minilm.embed(["warm up"])
-        # pinned, so the baseline stays put when vlkit's own USE defaults change
-        plain_use = USEEmbedder(batch_size=64, threads=2)
+        # pinned to what the package does as shipped (its pure-Python tokenizer, its numpy forward pass), so
+        # the baseline stays put when vlkit's own USE defaults change
+        plain_use = USEEmbedder(batch_size=64, threads=2, tokenizer="pure", backend="numpy")
         plain_use.embed(["warm up"])
         lc = EmbedderEmbeddings(plain_minilm)
         result: dict[str, Any] = {"mode": "quick" if args.quick else "full", "pages": files.pages,

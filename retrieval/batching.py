@@ -18,16 +18,18 @@ document that has been read becomes searchable while the next file is read, not 
 
 from __future__ import annotations
 
+import queue
 import time
 from collections.abc import Callable, Sequence
-from concurrent.futures import Future, ThreadPoolExecutor
+from concurrent.futures import Executor, Future, ThreadPoolExecutor
+from typing import Any
 
 import numpy as np
 
 from vlkit.retrieval.manifest import PageRow
 from vlkit.retrieval.types import Chunk
 
-__all__ = ["EmbedBatcher"]
+__all__ = ["EmbedBatcher", "CallerExecutor"]
 
 
 class EmbedBatcher:
@@ -40,17 +42,20 @@ class EmbedBatcher:
         max_chunks / max_pages: flush when the buffer holds this many.
         first_chunks: the first batch's size; each batch after is twice the one before, up to ``max_chunks``.
         max_seconds: ... or when its oldest page waited this long (so slow readers still commit progress).
+        executor: where ``embed`` runs (default: a worker thread of the batcher's own; ingest passes a
+            :class:`CallerExecutor`, so the embedding runs on the thread that called ``add``).
     """
 
     def __init__(
         self, embed: Callable[[list[str]], np.ndarray], store: Callable[[list[Chunk], np.ndarray], None],
         commit: Callable[[list[PageRow], list[Chunk]], None], *, max_chunks: int = 256, max_pages: int = 64,
-        max_seconds: float = 10.0, first_chunks: int = 8,
+        max_seconds: float = 10.0, first_chunks: int = 8, executor: Executor | None = None,
     ) -> None:
         self._embed, self._store, self._commit = embed, store, commit
         self.max_chunks, self.max_pages, self.max_seconds = max_chunks, max_pages, max_seconds
         self._target = max(1, min(first_chunks, max_chunks))
-        self._pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="vlkit-embed")
+        self._own_pool = executor is None
+        self._pool = executor or ThreadPoolExecutor(max_workers=1, thread_name_prefix="vlkit-embed")
         self._pages: list[PageRow] = []
         self._chunks: list[Chunk] = []
         self._texts: list[str] = []
@@ -106,7 +111,8 @@ class EmbedBatcher:
             self.flush()
             self._drain()
         finally:
-            self._pool.shutdown(wait=True, cancel_futures=True)
+            if self._own_pool:
+                self._pool.shutdown(wait=True, cancel_futures=True)
 
     def _drain(self) -> None:
         if self._inflight is None:
@@ -118,3 +124,62 @@ class EmbedBatcher:
         self.wait_s += time.perf_counter() - t
         self._store(chunks, vectors)  # vectors first ...
         self._commit(pages, chunks)  # ... then the commit that makes the pages "done"
+
+
+class CallerExecutor(Executor):
+    """An executor whose calls run on the thread that calls :meth:`serve`, until :meth:`stop`.
+
+    Why ingest embeds on the calling thread and reads pages on a worker, not the other way round: torch
+    (OpenMP, libgomp) keeps a pool of worker threads per thread that runs its parallel ops, and once a
+    process holds more of them than it has cores, libgomp stops spinning between ops and sleeps instead.
+    Embedding on a second thread after anything had used torch on the first (a query, a warm-up, another
+    pipeline) made every op pay a wake-up: MiniLM 2x and the USE torch backend 3x slower on 2 cores,
+    also on the first thread afterwards.
+    """
+
+    def __init__(self) -> None:
+        self._queue: queue.SimpleQueue[tuple[Future, Callable[..., Any], tuple, dict] | None] = queue.SimpleQueue()
+        self._stopped = False
+
+    def submit(self, fn: Callable[..., Any], /, *args: Any, **kwargs: Any) -> Future:
+        future: Future = Future()
+        if self._stopped:
+            future.set_exception(RuntimeError("the ingest was stopped"))
+        else:
+            self._queue.put((future, fn, args, kwargs))
+        return future
+
+    def serve(self) -> None:
+        """Run submitted calls, in order, until :meth:`stop`; on an interruption (Ctrl-C) every waiting
+        call fails, so the submitting thread stops too, and the interruption is raised."""
+        try:
+            while (item := self._queue.get()) is not None:
+                future, fn, args, kwargs = item
+                if future.set_running_or_notify_cancel():
+                    try:
+                        future.set_result(fn(*args, **kwargs))
+                    except BaseException as exc:  # handed to the waiting thread, as a thread pool does
+                        future.set_exception(exc)
+                        if not isinstance(exc, Exception):
+                            raise
+        except BaseException:
+            self.stop()
+            self._fail_waiting()
+            raise
+
+    def stop(self) -> None:
+        """Let :meth:`serve` return once what was submitted before has run."""
+        self._stopped = True
+        self._queue.put(None)
+
+    def shutdown(self, wait: bool = True, *, cancel_futures: bool = False) -> None:
+        self.stop()
+
+    def _fail_waiting(self) -> None:
+        while True:
+            try:
+                item = self._queue.get_nowait()
+            except queue.Empty:
+                return
+            if item is not None:
+                item[0].set_exception(RuntimeError("the ingest was interrupted"))

@@ -5,7 +5,8 @@ Layout of an index folder::
     manifest.sqlite     documents, pages (text), chunks — the source of truth (WAL)
     chroma/             embedded Chroma (unused when ``chroma_url`` points at a server)
     search/             a copy of the visible vectors for searches that skip Chroma (:mod:`~vlkit.retrieval.vectors`)
-    pages/<sha256>.png  rendered page images, content-addressed, shared between documents
+    sources/<sha256>.pdf  a copy of each PDF: its pages' images are rendered from it on demand
+    pages/<key>.png     page images: PDF pages' rendered when a search first shows them, image files' at ingest
     ingest.lock         held by the one process that writes (``add``, ``remove``)
 
 Example::
@@ -123,7 +124,8 @@ class DocumentIndex:
         if (max_pixels or max_image_pixels) < 1:
             raise UserError(f"max_image_pixels {max_pixels or max_image_pixels} must be >= 1 (default 64,000,000)")
         self.path = Path(path)
-        self.images = PageImageStore(self.path / "pages")
+        self.images = PageImageStore(self.path / "pages", self.path / "sources",
+                                     max_pixels=max_pixels or max_image_pixels)
         self.pages_dir = self.images.folder
         self.reader_name = reader
         self.dpi = dpi
@@ -234,12 +236,14 @@ class DocumentIndex:
         return self.read_side.dense_search_by_vector(embedding, k)
 
     def page_image(self, doc_id: str, page: int) -> Path | None:
-        """The rendered image of a page, or ``None`` if the page is unknown or its image is missing."""
+        """The image of a page (a PDF page's is rendered from the index's copy of the PDF on first use), or
+        ``None`` if the page is unknown or its image is missing."""
         return self.read_side.page_image(doc_id, page)
 
-    def pages(self, keys: Iterable[PageKey]) -> dict[PageKey, tuple[str, Path | None]]:
-        """``(doc_id, page)`` -> ``(text, image path or None)`` for many pages in one manifest query."""
-        return self.read_side.pages(keys)
+    def pages(self, keys: Iterable[PageKey], images: bool = True) -> dict[PageKey, tuple[str, Path | None]]:
+        """``(doc_id, page)`` -> ``(text, image path or None)`` for many pages in one manifest query; PDF
+        pages' images are rendered on first showing (``images=False``: text only, nothing rendered)."""
+        return self.read_side.pages(keys, images)
 
     def page_text(self, doc_id: str, page: int) -> str:
         """The full text of a page as its reader produced it ('' if the page is unknown)."""
@@ -267,7 +271,7 @@ class DocumentIndex:
             )
             summary = ingestor.run(paths, page_reader, progress)
             summary.waited_s = self._lock.waited_s
-            self.images.collect_orphans(self.manifest.image_shas())
+            self._collect_orphans()
             self._refresh_snapshot()
         return summary
 
@@ -282,7 +286,7 @@ class DocumentIndex:
             removed = self.manifest.count_chunks(row.doc_id)
             self.manifest.mark_removing(row.doc_id)
             self._purge(row.doc_id)
-            self.images.collect_orphans(self.manifest.image_shas())
+            self._collect_orphans()
             self._refresh_snapshot()
         return removed
 
@@ -328,9 +332,16 @@ class DocumentIndex:
         self.snapshot.write(version, name, ids, self.store.vectors, current_version=lambda: self.manifest.version)
 
     def _purge(self, doc_id: str) -> None:
-        """Delete a ``removing`` document: vectors, then rows, then images nobody else shows."""
+        """Delete a ``removing`` document: vectors, then rows, then images nobody else shows and its PDF copy."""
+        row = self.manifest.doc(doc_id)
         self.store.delete_doc(doc_id)
         self.images.delete(self.manifest.drop_doc(doc_id))
+        if row is not None:
+            self.images.delete_source(row.sha256)
+
+    def _collect_orphans(self) -> None:
+        """Images and PDF copies a killed ingest or removal left behind (see :meth:`PageImageStore.collect_orphans`)."""
+        self.images.collect_orphans(self.manifest.image_shas(), keep_sources={d.sha256 for d in self.manifest.docs()})
 
     def _recover(self) -> None:
         """Finish removals a killed process left half done — unless another process is writing now

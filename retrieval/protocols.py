@@ -41,6 +41,7 @@ class SearchableIndex(Protocol):
         """The ``k`` visible chunks nearest to ``query``: ``(chunk, cosine similarity)``, best first."""
         ...
 
-    def pages(self, keys: Iterable[PageKey]) -> dict[PageKey, tuple[str, Path | None]]:
-        """``(doc_id, page)`` -> ``(page text, page image or None)``; unknown pages left out."""
+    def pages(self, keys: Iterable[PageKey], images: bool = True) -> dict[PageKey, tuple[str, Path | None]]:
+        """``(doc_id, page)`` -> ``(page text, page image or None)``; unknown pages left out.
+        ``images=False``: the text is all that is wanted (the image may be ``None``; nothing is rendered)."""
         ...

@@ -91,8 +91,10 @@ class IndexReader:
             visible = [(i, score) for i, score in hits if i in rows]
         return [(self.chunk(rows[i]), score) for i, score in visible[:k]]
 
-    def pages(self, keys: Iterable[PageKey]) -> dict[PageKey, tuple[str, Path | None]]:
-        return {key: (row.text, self.images.existing(row.image_sha))
+    def pages(self, keys: Iterable[PageKey], images: bool = True) -> dict[PageKey, tuple[str, Path | None]]:
+        """Text and image of each page; a PDF page's image is rendered now if this is its first showing
+        (``images=False``: text only, no image)."""
+        return {key: (row.text, self.images.existing(row.image_sha) if images else None)
                 for key, row in self.manifest.pages_by_key(list(keys)).items()}
 
     def page_text(self, doc_id: str, page: int) -> str:

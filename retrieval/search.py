@@ -179,11 +179,13 @@ class HybridSearcher:
         if cfg.page_bm25 and self.k_lexical:
             page_level = [(snap.pages[i], s) for i, s in snap.page_bm25.search(lex_query, max(self.k_lexical, k))]
         w_dense, w_lex = self.weights
-        pages = self._pages([key for key, _ in lexical_pages[:3]], dense, lexical) if self.adaptive and dense else {}
+        # the text of BM25's top pages, for its vote's weight (their images only if they are returned)
+        texts = self._pages([key for key, _ in lexical_pages[:3]], dense, lexical, images=False) \
+            if self.adaptive and dense else {}
         if self.adaptive and dense and lexical_pages:
             # BM25 only deserves a vote when the query's terms are actually on the pages it found:
             # a Chinese question about an English manual matches little more than the product name.
-            top = [pages[key][0] for key, _ in lexical_pages[:3]]
+            top = [texts[key][0] for key, _ in lexical_pages[:3]]
             best = max(bm25.coverage(query, text) for text in top)
             w_lex *= min(1.0, best / self.full_coverage)
             # ... and across scripts the terms it can match at all are names and numbers, so its
@@ -200,8 +202,8 @@ class HybridSearcher:
         # a table of contents or an index holds every section's words but answers nothing
         fused = apply_penalty(fused, snap.listings, cfg.listing_penalty)
         depth = max(k, self.rerank_depth) if self.reranker else k
-        missing = [key for key, _ in fused[:depth] if key not in pages]
-        pages.update(self._pages(missing, dense, lexical) if missing else {})
+        shown = [key for key, _ in fused[:depth]]
+        pages = self._pages(shown, dense, lexical) if shown else {}
         hits = [self._hit(key, score, dense, lexical, query, pages[key], snap) for key, score in fused[:depth]]
         if self.reranker is not None and hits:
             scores = list(self.reranker.score(query, hits))
@@ -218,14 +220,19 @@ class HybridSearcher:
 
     def _pages(
         self, keys: list[PageKey], dense: list[tuple[Chunk, float]], lexical: list[tuple[Chunk, float]],
+        images: bool = True,
     ) -> dict[PageKey, tuple[str, Path | None]]:
-        """Text and image of every candidate page, read in one batch."""
+        """Text and image (``images``) of every candidate page, read in one batch."""
         keys = list(dict.fromkeys(keys))
-        found = self.index.pages(keys)
+        found = self.index.pages(keys, images)
         out: dict[PageKey, tuple[str, Path | None]] = {}
         for key in keys:
             text, image = found.get(key, ("", None))
-            if not text:  # a page known only by its chunks (e.g. an index without page rows)
+            if key not in found:  # a page known only by its chunks (e.g. an index without page rows)
+                mine = [c for c, _ in list(dense) + list(lexical) if (c.doc_id, c.page) == key]
+                text = text or "\n".join(c.text for c in mine)
+                image = next((Path(c.image_path) for c in mine if c.image_path), None)
+            elif not text:
                 text = "\n".join(c.text for c, _ in list(dense) + list(lexical) if (c.doc_id, c.page) == key)
             out[key] = (text, image)
         return out
@@ -254,7 +261,7 @@ class HybridSearcher:
         scores["relevance"] = max(scores.get("dense", 0.0), scores["coverage"])
         return PageHit(
             doc_id=doc_id, file_name=first.file_name, page=page_no, score=score, text=text,
-            image_path=str(image) if image is not None else first.image_path, chunks=mine, scores=scores,
+            image_path=str(image) if image is not None else None, chunks=mine, scores=scores,
         )
 
 

@@ -28,7 +28,7 @@ class PageText(_PageFields):
     """One page as a reader saw it."""
 
     image_path: str | None = None
-    """Rendered page image on disk (content-addressed), shown to the VLM at answer time."""
+    """Page image on disk, shown to the VLM at answer time."""
     source_path: str | None = None
 
 
@@ -43,6 +43,8 @@ class Chunk(_PageFields):
     end: int
     heading: str = ""
     image_path: str | None = None
+    """Where the page's image is kept. A PDF page's is rendered the first time a search returns the page
+    (:attr:`PageHit.image_path` always exists) or :meth:`DocumentIndex.page_image` asks for it."""
 
     def metadata(self) -> dict[str, Any]:
         """Flat metadata as stored in Chroma (no None values)."""
@@ -69,6 +71,7 @@ class PageHit:
     score: float
     text: str
     image_path: str | None = None
+    """The page image on disk (rendered on first showing for PDF pages), or ``None`` if it has none."""
     chunks: list[Chunk] = field(default_factory=list)
     scores: dict[str, float] = field(default_factory=dict)
     """The scores behind ``score``: ``fused`` (the fusion of the retrievers), ``dense`` (best cosine), ``bm25``,

@@ -27,6 +27,7 @@ import numpy as np
 
 from vlkit.errors import DocumentError, ImageTooLargeError
 from vlkit.extras import require
+from vlkit.retrieval.page_images import render_pdf_page
 from vlkit.retrieval.pages import SourcePage
 
 __all__ = [
@@ -268,16 +269,17 @@ class OpenedDocument:
                 continue
             try:
                 page = self.handle.load_page(i)
-                rect = page.rect
-                scale = dpi / 72.0
-                pixels = rect.width * scale * rect.height * scale
-                if pixels > self.max_pixels:  # a poster-size page: render smaller rather than refuse
-                    scale *= (self.max_pixels / pixels) ** 0.5
-                pix = page.get_pixmap(matrix=_pymupdf().Matrix(scale, scale), alpha=False)
             except Exception as exc:  # MuPDF raises RuntimeError/ValueError variants for damaged pages
                 raise DocumentError(f"{self.name}: page {i + 1} cannot be rendered ({exc})") from exc
-            pixels = np.frombuffer(pix.samples, dtype=np.uint8).reshape(pix.height, pix.width, pix.n)
-            yield SourcePage(number=i + 1, pixels=pixels, pdf_page=page)
+            # rendered only if a reader looks at the pixels (OCR, the VLM): the text layer needs none
+            yield SourcePage(number=i + 1, pdf_page=page,
+                             render=lambda page=page, i=i: self._render(page, i + 1, dpi))
+
+    def _render(self, page: Any, number: int, dpi: int) -> np.ndarray:
+        try:
+            return render_pdf_page(page, dpi, self.max_pixels, _pymupdf())
+        except Exception as exc:  # MuPDF raises RuntimeError/ValueError variants for damaged pages
+            raise DocumentError(f"{self.name}: page {number} cannot be rendered ({exc})") from exc
 
     def _image_pages(self, skip: set[int] | frozenset[int]) -> Iterator[SourcePage]:
         from PIL import ImageSequence

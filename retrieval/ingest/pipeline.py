@@ -5,14 +5,18 @@ compared with the manifest (unchanged files are closed unparsed), parsed, and it
 chunked and handed to the :class:`~vlkit.retrieval.batching.EmbedBatcher`. Files are opened a small
 window ahead of the one being read so the progress total is known early without holding every file.
 
-Three threads share the work: this one renders pages and reads their text (PyMuPDF, Python), one
-encodes and writes the page images (PNG: numpy and deflate, which release the GIL) and the
-:class:`~vlkit.retrieval.batching.EmbedBatcher`'s worker embeds. A page is handed to the batcher
+Threads: the calling thread embeds (the :class:`~vlkit.retrieval.batching.EmbedBatcher`'s batches, run
+there by a :class:`~vlkit.retrieval.batching.CallerExecutor`: torch runs fastest on the thread that
+used it before, see there) while a reading thread reads pages' text (PyMuPDF, Python), upserts the
+vectors and commits. A PDF's pages are rendered only for the readers that look at pixels (OCR, the VLM), and
+their images not at all: the index keeps a copy of the PDF and renders a page's image when a search
+first shows it (:mod:`~vlkit.retrieval.page_images`). Image files' frames are encoded and written on a
+third thread (PNG: numpy and deflate, which release the GIL); such a page is handed to the batcher
 once the next page has been read, so its image was written meanwhile instead of being waited for.
 :class:`~vlkit.retrieval.ingest.results.IngestStages` records the seconds each stage took.
 
-Crash safety (see :mod:`vlkit.retrieval.manifest`): a page's image is written and its vectors are
-upserted before the transaction that records its text and chunks; a document turns ``complete`` —
+Crash safety (see :mod:`vlkit.retrieval.manifest`): a document's PDF copy (or a page's image) is
+written and its vectors are upserted before the transaction that records its text and chunks; a document turns ``complete`` —
 visible — in the commit of its last page, in the same call, so it is searchable while the next
 file is read.
 """
@@ -20,6 +24,7 @@ file is read.
 from __future__ import annotations
 
 import logging
+import threading
 import time
 from collections import deque
 from collections.abc import Callable, Iterable, Iterator
@@ -30,14 +35,14 @@ from pathlib import Path
 import numpy as np
 
 from vlkit.errors import DocumentError, VlkitError
-from vlkit.retrieval.batching import EmbedBatcher
+from vlkit.retrieval.batching import CallerExecutor, EmbedBatcher
 from vlkit.retrieval.chunking import ChunkConfig, chunk_page, document_title, with_heading
 from vlkit.retrieval.embeddings import Embedder
 from vlkit.retrieval.ingest.files import OpenedDocument, discover, display_name, read_source
 from vlkit.retrieval.ingest.results import FileResult, IngestStages, IngestSummary, ProgressCallback
 from vlkit.retrieval.manifest import DocRow, Manifest, PageRow
 from vlkit.retrieval.pages import SourcePage
-from vlkit.retrieval.page_images import PageImageStore
+from vlkit.retrieval.page_images import PageImageStore, render_key
 from vlkit.retrieval.readers import PageReader
 from vlkit.retrieval.readers.text import TextLayerReader
 from vlkit.retrieval.store import ChromaStore
@@ -76,7 +81,8 @@ class _ReadPage:
     heading_out: str
     chunks: list[Chunk]
     texts: list[str]
-    image: Future[str]
+    image: Future[str] | str
+    """The image's key: being written (image files), or the PDF page's render key."""
 
 
 class Ingestor:
@@ -137,8 +143,37 @@ class Ingestor:
         fill()
         if progress:
             progress(0, total)
-        batcher = EmbedBatcher(self._embed, self._upsert, commit, max_chunks=self.batch_chunks)
+        calls = CallerExecutor()  # the embedding runs on this thread; the pages are read on another
+        batcher = EmbedBatcher(self._embed, self._upsert, commit, max_chunks=self.batch_chunks, executor=calls)
         self._image_pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="vlkit-pages")
+        failure: list[BaseException] = []
+
+        def read_all() -> None:
+            try:
+                self._read_files(window, reading, batcher, reader, fill, progress, lambda: (done, total))
+            except BaseException as exc:  # raised again on the calling thread
+                failure.append(exc)
+            finally:
+                calls.stop()
+
+        reader_thread = threading.Thread(target=read_all, name="vlkit-read", daemon=True)
+        reader_thread.start()
+        try:
+            calls.serve()
+        finally:
+            reader_thread.join()
+        if failure:
+            raise failure[0]
+        for doc_id in list(reading):  # pages that could not be read on a later run of the batcher
+            self._finish_if_whole(reading, doc_id, final=True)
+        summary.wall_s = time.monotonic() - started
+        return summary
+
+    def _read_files(self, window: deque[_Plan], reading: dict[str, _Plan], batcher: EmbedBatcher,
+                    reader: PageReader, fill: Callable[[], None], progress: ProgressCallback | None,
+                    counts: Callable[[], tuple[int, int]]) -> None:
+        """On the reading thread: every planned file's pages read and handed to the batcher, then the rest
+        embedded and committed."""
         try:
             while window:
                 plan = window.popleft()
@@ -155,20 +190,17 @@ class Ingestor:
                 batcher.end_document()
                 if plan.row.doc_id in reading:  # nothing (more) to commit: a resumed document
                     self._finish_if_whole(reading, plan.row.doc_id)
-                before = total
+                before = counts()[1]
                 fill()
-                if progress and total != before:
-                    progress(done, total)
+                if progress and counts()[1] != before:
+                    progress(*counts())
         finally:
+            assert self._image_pool is not None
             try:
                 batcher.close()
             finally:
                 self._image_pool.shutdown(wait=True, cancel_futures=True)
                 self.stages.embed_wait_s = batcher.wait_s
-        for doc_id in list(reading):  # pages that could not be read on a later run of the batcher
-            self._finish_if_whole(reading, doc_id, final=True)
-        summary.wall_s = time.monotonic() - started
-        return summary
 
     # ------------------------------------------------------------------ steps
     def _plan(self, path: Path, result: FileResult, planned: set[str]) -> _Plan | None:
@@ -195,7 +227,14 @@ class Ingestor:
             result.seconds = time.monotonic() - started
             return None
         try:
+            if src.kind == "pdf" and src.data is not None:
+                self.images.save_source(src.sha256, src.data)  # page images are rendered from it on demand
             doc = src.open(max_pixels=self.max_image_pixels)
+        except OSError as exc:
+            src.close()
+            result.reason = f"cannot write to the index: {exc}"
+            result.seconds = time.monotonic() - started
+            return None
         except VlkitError as exc:
             result.reason = str(exc)
             result.seconds = time.monotonic() - started
@@ -221,8 +260,10 @@ class Ingestor:
         assert pool is not None, "_read runs inside run()"
         pending: _ReadPage | None = None
         try:
+            pdf = plan.doc.kind == "pdf"
             for page in self._rendered(plan.doc.pages(self.dpi, skip=set(done))):
-                image = pool.submit(self._save_image, page)
+                image: Future[str] | str = (render_key(row.sha256, page.number, self.dpi) if pdf
+                                            else pool.submit(self._save_image, page))
                 batcher.poll()  # commit what was embedded meanwhile: documents turn visible page by page
                 t = time.perf_counter()
                 chosen = reader.select(page)
@@ -262,7 +303,7 @@ class Ingestor:
         return read
 
     def _rendered(self, pages: Iterator[SourcePage]) -> Iterator[SourcePage]:
-        """``pages``, timing how long each took to render."""
+        """``pages``, timing how long each took to load (rendering, where a reader needs it, is read time)."""
         while True:
             t = time.perf_counter()
             page = next(pages, None)
@@ -282,7 +323,7 @@ class Ingestor:
     def _hand_over(self, row: DocRow, page: _ReadPage, batcher: EmbedBatcher) -> None:
         """Once its image is written, give a read page to the batcher (embedded, then committed)."""
         t = time.perf_counter()
-        image_sha = page.image.result()
+        image_sha = page.image if isinstance(page.image, str) else page.image.result()
         self.stages.image_wait_s += time.perf_counter() - t
         image_path = str(self.images.path(image_sha))
         for chunk in page.chunks:

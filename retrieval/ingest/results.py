@@ -54,7 +54,7 @@ class FileResult:
 class IngestStages:
     """Where an ``add`` spent its time, stage by stage (what ``benchmarks/bench_retrieval.py`` reports).
 
-    Embedding runs on a worker thread and page images are encoded on another, both alongside the
+    Embedding runs on a worker thread and image files' pages are encoded on another, both alongside the
     calling thread's work, so the stages add up to more than :attr:`IngestSummary.wall_s`;
     :attr:`embed_wait_s` is the part of the embedding the calling thread had to wait for.
     """
@@ -70,9 +70,10 @@ class IngestStages:
     embed_wait_s: float = 0.0
     """The calling thread waiting for vectors (embedding that did not overlap anything)."""
     render_s: float = 0.0
-    """Rendering pages to pixels (the page images; OCR and VLM readers read the same pixels)."""
+    """Loading pages (image files: decoding frames). PDF pages are rendered only for readers that look at
+    pixels (OCR, VLM), inside :attr:`text_s`; their images are rendered when a search first shows them."""
     image_s: float = 0.0
-    """Encoding page images as PNG and writing them (on the image thread)."""
+    """Encoding image files' pages as PNG and writing them (on the image thread)."""
     image_wait_s: float = 0.0
     """The calling thread waiting for a page image to be written before committing its page."""
     upsert_s: float = 0.0

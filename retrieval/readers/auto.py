@@ -44,20 +44,27 @@ MIN_DENSITY = 5.0
 """... with fewer text-layer characters than this per square inch: scanned, OCR it."""
 
 
-def text_coverage(pdf_page) -> tuple[int, float, float]:
-    """``(chars, chars per square inch, fraction of page area under images)`` of a PDF page.
+def text_coverage(pdf_page, data: dict | None = None) -> tuple[int, float, float]:
+    """``(chars, chars per square inch, fraction of page area under images)`` of a PDF page, from ``data``
+    (its ``get_text("dict")``, text and image blocks) when it was already extracted.
 
     A typeset page carries ~30 chars/in²; a scan carries none, or an OCR layer over a
     full-page image (which is kept: density is high).
     """
+    if data is None:
+        data = pdf_page.get_text("dict", sort=True)
     rect = pdf_page.rect
     area = max(rect.width * rect.height, 1.0)
-    chars = sum(1 for c in pdf_page.get_text("text") if not c.isspace())
-    covered = 0.0
-    for info in pdf_page.get_image_info():
-        box = rect & info["bbox"]  # clip to the page
-        if not box.is_empty:
-            covered += box.width * box.height
+    chars = covered = 0
+    for block in data.get("blocks", []):
+        if block.get("type", 0) == 1:  # an image placed on the page
+            box = rect & block["bbox"]  # clip to the page
+            if not box.is_empty:
+                covered += box.width * box.height
+            continue
+        for line in block.get("lines", []):
+            for span in line.get("spans", []):
+                chars += sum(1 for c in span.get("text", "") if not c.isspace())
     return chars, chars / (area / 72.0 / 72.0), min(covered / area, 1.0)
 
 
@@ -73,7 +80,7 @@ class AutoReader(PageReader):
     def select(self, page: SourcePage) -> PageReader:
         if page.pdf_page is None:
             return self.ocr
-        chars, density, images = text_coverage(page.pdf_page)
+        chars, density, images = text_coverage(page.pdf_page, page.text_dict())
         if chars < MIN_CHARS or (images > IMAGE_COVER and density < MIN_DENSITY):
             return self.ocr
         return self.text

@@ -40,10 +40,12 @@ class Line:
     """Index of the PyMuPDF block the line came from."""
 
 
-def page_lines(pdf_page) -> list[Line]:
-    """The text lines of a PyMuPDF page, in reading order."""
+def page_lines(pdf_page, data: dict | None = None) -> list[Line]:
+    """The text lines of a PyMuPDF page, in reading order (from ``data``, the page's
+    ``get_text("dict", sort=True)``, when it was already extracted)."""
     out: list[Line] = []
-    data = pdf_page.get_text("dict", sort=True)
+    if data is None:
+        data = pdf_page.get_text("dict", sort=True)
     for b, block in enumerate(data.get("blocks", [])):
         if block.get("type", 0) != 0:
             continue
@@ -78,7 +80,7 @@ class TextLayerReader(PageReader):
     def read(self, page: SourcePage) -> str:
         if page.pdf_page is None:
             return ""
-        lines = page_lines(page.pdf_page)
+        lines = page_lines(page.pdf_page, page.text_dict())
         sizes: Counter[float] = Counter()
         for line in lines:
             sizes[round(line.size, 1)] += len(line.text)

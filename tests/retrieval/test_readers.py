@@ -110,3 +110,28 @@ def test_text_reader_rebuilds_paragraphs_from_one_block_per_line(tmp_path):
     finally:
         doc.close()
     assert text == "负责请求路由和可观测性，性能很高。\n\nThe proxy retries each\nrequest twice."
+
+
+def test_the_router_and_the_text_reader_share_one_text_extraction(text_pdf):
+    """MuPDF's text extraction runs once per page, not once for routing and again for reading."""
+    from vlkit.retrieval.ingest import open_document
+    from vlkit.retrieval.readers.text import TextLayerReader
+
+    doc = open_document(text_pdf)
+    try:
+        page = next(iter(doc.pages(150)))
+        calls = []
+        real = page.pdf_page.get_text
+
+        def counting(*args, **kwargs):
+            calls.append(args)
+            return real(*args, **kwargs)
+
+        page.pdf_page.get_text = counting
+        reader = AutoReader()
+        assert isinstance(reader.select(page), TextLayerReader)
+        text = reader.read(page)
+        assert "Quarterly Report" in text and len(calls) == 1
+        assert not page.rendered  # the text layer needed no pixels
+    finally:
+        doc.close()

@@ -62,9 +62,9 @@ def test_cached_load_gives_the_normal_vectors(cache_dir, reference):
 
 def test_the_prefix_table_is_built_lazily_and_equals_the_normal_one(cache_dir, reference):
     USEEmbedder().embed(["write the cache"])
-    plain = USEEmbedder(cache=False)
+    plain = USEEmbedder(cache=False, tokenizer="pure", backend="numpy")
     normal = plain._load()._tokenizer
-    query = USEEmbedder()
+    query = USEEmbedder(tokenizer="pure")  # the cached pure-Python tokenizer (sentencepiece may be installed)
     assert np.array_equal(query.embed(TEXTS[:1]), plain.embed(TEXTS[:1]))
     tok = query._model._tokenizer
     lazy = tok._prefixes
@@ -74,7 +74,7 @@ def test_the_prefix_table_is_built_lazily_and_equals_the_normal_one(cache_dir, r
     assert lazy.get("\u2603\u2603") is None and lazy.get("zz-not-a-piece", 7) == 7
     assert len(tok._pieces) == len(normal._pieces) and tok._pieces[1000] == normal._pieces[1000]
 
-    bulk = USEEmbedder()  # an ingest: many texts; the table becomes the plain dict and stays exact
+    bulk = USEEmbedder(tokenizer="pure", backend="numpy")  # an ingest: the table becomes the plain dict, exact
     texts = [f"{t} {i}" for i in range(200) for t in TEXTS]  # > LazyPrefixes.PLAIN_AFTER lookups
     assert np.array_equal(bulk.embed(texts), plain.embed(texts))
     assert type(bulk._model._tokenizer._prefixes) is dict
