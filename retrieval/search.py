@@ -228,12 +228,11 @@ class HybridSearcher:
         out: dict[PageKey, tuple[str, Path | None]] = {}
         for key in keys:
             text, image = found.get(key, ("", None))
-            if key not in found:  # a page known only by its chunks (e.g. an index without page rows)
+            if not text:  # a page known only by its chunks (e.g. an index without page rows)
                 mine = [c for c, _ in list(dense) + list(lexical) if (c.doc_id, c.page) == key]
-                text = text or "\n".join(c.text for c in mine)
-                image = next((Path(c.image_path) for c in mine if c.image_path), None)
-            elif not text:
-                text = "\n".join(c.text for c, _ in list(dense) + list(lexical) if (c.doc_id, c.page) == key)
+                text = "\n".join(c.text for c in mine)
+                if key not in found and images:
+                    image = next((Path(c.image_path) for c in mine if c.image_path), None)
             out[key] = (text, image)
         return out
 

@@ -222,6 +222,16 @@ def test_bad_files_are_reported_and_the_others_ingest(make_index, tmp_path, text
     assert [d.file_name for d in kb.documents()] == ["good.pdf"]
 
 
+def test_a_pdf_whose_copy_cannot_be_kept_is_reported_and_the_others_ingest(make_index, text_pdf, scanned_chinese_png):
+    kb = make_index()
+    kb.images.sources.write_bytes(b"not a folder")  # where the PDF copies go cannot be written
+    summary = kb.add([text_pdf, scanned_chinese_png])
+    (failed,) = summary.failed
+    assert Path(failed.path).name == "report.pdf" and "cannot write to the index" in failed.error
+    assert [d.file_name for d in kb.documents()] == [scanned_chinese_png.name]  # the image file still went in
+    assert kb.manifest.docs() and all(d.file_name != "report.pdf" for d in kb.manifest.docs())  # nothing half-added
+
+
 def test_progress_reports_committed_pages(make_index, text_pdf, chinese_pdf):
     calls = []
     make_index().add([text_pdf, chinese_pdf], progress=lambda done, total: calls.append((done, total)))
