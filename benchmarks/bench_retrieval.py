@@ -15,7 +15,9 @@ of every pipeline, interleaved, and where each spent its time (vlkit: ``IngestSu
 text extraction, chunking, embedding, page images (image files only: PDF pages' are rendered when a search
 first shows them), commit; plain: text, split, embedding, Chroma) and the VM's CPU steal meanwhile, and
 each pipeline's Recall@1/@5/MRR@10 on the dev set's questions about the manuals it ingested (plus BM25
-over whole pages), per language and question type.
+over whole pages), per language and question type. On CPUs with native bfloat16 (where vlkit's defaults
+run the embedders' GEMMs in it) also "vlkit-minilm-float32" and "vlkit-use-float32": what a CPU without
+it gets. ``ratio_vs_plain`` compares each with the plain pipeline of the same embedding model.
 Then, on the bundled eval set (``vlkit.retrieval.evalset``; 42 generated manual pages, 52
 questions): ingest pages/s of the text-layer PDFs (median of ``--repeats`` runs, after a warm-up
 ingest by every pipeline so imports are nobody's cost), and again on 90 pages as full as a real
@@ -312,9 +314,14 @@ def manual_ingest(work: Path, pdfs: list[Path], embedders: dict[str, Any], basel
     if asked:
         speed["bm25-pages"] = {"devset": bm25_pages(pdfs, asked)["text"]}
     speed["files"] = [p.name for p in pdfs]
-    speed["ratio_vs_plain"] = {n: round(speed[n]["ingest_pages_per_s"] / speed[b]["ingest_pages_per_s"], 2)
-                               for n, b in (("vlkit-minilm", "plain"), ("vlkit-use", "plain-use"))}
+    speed["ratio_vs_plain"] = {
+        n: round(speed[n]["ingest_pages_per_s"] / speed[_baseline_of(n)]["ingest_pages_per_s"], 2) for n in embedders}
     return speed
+
+
+def _baseline_of(name: str) -> str:
+    """The plain pipeline with the same embedding model: ``vlkit-use*`` -> ``plain-use``, else ``plain``."""
+    return "plain-use" if name.startswith("vlkit-use") else "plain"
 
 
 # ---------------------------------------------------------------------------------------- latency
@@ -454,7 +461,7 @@ def main() -> None:
     args = parser.parse_args()
     setup_logging()
     from vlkit.retrieval.adapters import EmbedderEmbeddings
-    from vlkit.retrieval.embeddings import SentenceTransformerEmbedder
+    from vlkit.retrieval.embeddings import SentenceTransformerEmbedder, cpu_has_bf16
     from vlkit.retrieval.eval import load_questions
     from vlkit.retrieval.evalset import generate
     from vlkit.retrieval.multilingual import USEEmbedder
@@ -503,7 +510,13 @@ def main() -> None:
         else:
             repeats = args.manual_repeats or (args.repeats if args.quick else 1)
             devset = load_questions(Path(__file__).resolve().parent / "devset" / "questions.jsonl")
-            result["ingest_real_manuals"] = manual_ingest(work / "manuals", manuals, embedders, baselines, repeats,
+            on_manuals = dict(embedders)
+            if cpu_has_bf16():  # the defaults compute in bfloat16 here: also time float32, as CPUs without it run
+                on_manuals["vlkit-minilm-float32"] = SentenceTransformerEmbedder(precision="float32")
+                on_manuals["vlkit-use-float32"] = USEEmbedder(precision="float32")
+                for e in list(on_manuals.values())[2:]:
+                    e.embed(["warm up"])
+            result["ingest_real_manuals"] = manual_ingest(work / "manuals", manuals, on_manuals, baselines, repeats,
                                                           questions=devset)
         save()
         if args.only_manuals:

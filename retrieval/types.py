@@ -47,7 +47,7 @@ class Chunk(_PageFields):
     (:attr:`PageHit.image_path` always exists) or :meth:`DocumentIndex.page_image` asks for it."""
 
     def metadata(self) -> dict[str, Any]:
-        """Flat metadata as stored in Chroma (no None values)."""
+        """Flat metadata (no None values), as the LangChain adapters hand it out."""
         return {
             "doc_id": self.doc_id,
             "file_name": self.file_name,

@@ -62,9 +62,8 @@ def text_coverage(pdf_page, data: dict | None = None) -> tuple[int, float, float
             if not box.is_empty:
                 covered += box.width * box.height
             continue
-        for line in block.get("lines", []):
-            for span in line.get("spans", []):
-                chars += sum(1 for c in span.get("text", "") if not c.isspace())
+        text = "".join(span.get("text", "") for line in block.get("lines", []) for span in line.get("spans", []))
+        chars += len("".join(text.split()))  # the non-blank characters (split's blanks are isspace's)
     return chars, chars / (area / 72.0 / 72.0), min(covered / area, 1.0)
 
 

