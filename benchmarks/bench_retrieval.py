@@ -512,10 +512,10 @@ def main() -> None:
             devset = load_questions(Path(__file__).resolve().parent / "devset" / "questions.jsonl")
             on_manuals = dict(embedders)
             if cpu_has_bf16():  # the defaults compute in bfloat16 here: also time float32, as CPUs without it run
-                on_manuals["vlkit-minilm-float32"] = SentenceTransformerEmbedder(precision="float32")
-                on_manuals["vlkit-use-float32"] = USEEmbedder(precision="float32")
-                for e in list(on_manuals.values())[2:]:
-                    e.embed(["warm up"])
+                for name, extra in (("vlkit-minilm-float32", SentenceTransformerEmbedder(precision="float32")),
+                                    ("vlkit-use-float32", USEEmbedder(precision="float32"))):
+                    extra.embed(["warm up"])
+                    on_manuals[name] = extra
             result["ingest_real_manuals"] = manual_ingest(work / "manuals", manuals, on_manuals, baselines, repeats,
                                                           questions=devset)
         save()

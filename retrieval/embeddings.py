@@ -28,7 +28,8 @@ from vlkit.errors import ModelNotFoundError, OfflineModelError, UserError
 from vlkit.extras import require
 
 __all__ = [
-    "Embedder", "SentenceTransformerEmbedder", "default_model_path", "make_embedder", "cpu_has_bf16", "normalize_rows",
+    "Embedder", "SentenceTransformerEmbedder", "default_model_path", "make_embedder", "cpu_has_bf16", "resolve_precision",
+    "normalize_rows",
     "utf8_safe",
 ]
 
@@ -95,6 +96,16 @@ def cpu_has_bf16() -> bool:
     return "avx512_bf16" in flags or "amx_bf16" in flags
 
 
+def resolve_precision(precision: str, device: str = "cpu") -> str:
+    """An embedder's ``precision`` option checked and resolved: ``auto`` is ``bfloat16`` on a CPU with native
+    bfloat16 (:func:`cpu_has_bf16`), else ``float32``; an unknown value is a :class:`UserError`."""
+    if precision not in ("auto", "float32", "bfloat16"):
+        raise UserError(f"precision must be auto, float32 or bfloat16, not {precision!r}")
+    if precision == "auto":
+        return "bfloat16" if device == "cpu" and cpu_has_bf16() else "float32"
+    return precision
+
+
 def make_embedder(spec: str | None = None) -> Embedder:
     """``use`` (default), ``minilm``, or a sentence-transformers model id / local folder."""
     spec = (spec or "use").strip()
@@ -125,14 +136,11 @@ class SentenceTransformerEmbedder(Embedder):
     def __init__(
         self, model: str | None = None, *, device: str = "cpu", batch_size: int = 32, precision: str = "auto",
     ) -> None:
-        if precision not in ("auto", "float32", "bfloat16"):
-            raise UserError(f"precision must be auto, float32 or bfloat16, not {precision!r}")
+        precision = resolve_precision(precision, device)
         self.model_path = model or default_model_path()
         self.spec = model or "minilm"
         self.device = device
         self.batch_size = batch_size
-        if precision == "auto":
-            precision = "bfloat16" if device == "cpu" and cpu_has_bf16() else "float32"
         self.precision = precision
         # The manifest stores the name; a packaged or local folder is named by its last part so an
         # index stays usable when the venv moves.

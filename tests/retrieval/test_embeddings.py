@@ -108,3 +108,14 @@ def test_use_options_are_checked():
         USEEmbedder(precision="fp16")
     with pytest.raises(UserError, match="needs the torch backend"):
         USEEmbedder(backend="numpy", precision="bfloat16")
+
+
+def test_use_torch_backend_refuses_an_unknown_precision_instead_of_falling_back():
+    pytest.importorskip("torch")
+    from vlkit.retrieval.multilingual import USEEmbedder
+    from vlkit.retrieval.use_torch import torch_backend
+
+    numpy_backend = USEEmbedder()._load()._model
+    with pytest.raises(ValueError, match="precision must be float32 or bfloat16"):
+        torch_backend(numpy_backend, "float16")
+    assert torch_backend(numpy_backend, "float32").precision == "float32"
