@@ -7,6 +7,8 @@ sub-package in any folder installs without editing a hand-kept list.
 from setuptools import find_packages, setup
 
 CONCERNS = {
+    "vision": "vlkit.vision",
+    "documents": "vlkit.documents",
     "models": "vlkit.models",
     "agents": "vlkit.agents",
     "tools": "vlkit.tools",

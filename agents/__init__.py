@@ -7,31 +7,26 @@ Names import lazily, so ``import vlkit.agents`` needs no extra; using them needs
 
 from __future__ import annotations
 
-import importlib
-from typing import Any
+from typing import TYPE_CHECKING
+
+from vlkit.lazy import lazy_exports
 
 # public name -> module that defines it
 _EXPORTS: dict[str, str] = {
-    "create_vlm_agent": "vlkit.agents.factory",
-    "run_summary": "vlkit.agents.factory",
-    "RunSummary": "vlkit.agents.factory",
-    "FinalAnswerMiddleware": "vlkit.agents.middleware",
-    "ImagePruningMiddleware": "vlkit.agents.images",
-    "ToolImagesToUserMiddleware": "vlkit.agents.images",
-    "StepLimitMiddleware": "vlkit.agents.middleware",
-    "ToolFeedbackMiddleware": "vlkit.agents.middleware",
-    "prune_images": "vlkit.agents.images",
-    "move_tool_images": "vlkit.agents.images",
-    "KnowledgeBaseTool": "vlkit.agents.kb_tool",
-    "BrowserSession": "vlkit.agents.browser",
-    "browser_tools": "vlkit.agents.browser",
+    "create_vlm_agent": "vlkit.agents._factory",
+    "run_summary": "vlkit.agents._factory",
+    "KnowledgeBaseTool": "vlkit.agents._kb_tool",
+    "BrowserSession": "vlkit.agents._browser",
+    "browser_tools": "vlkit.agents._browser",
+    "file_choices": "vlkit.agents._choices",
+    "with_file_choices": "vlkit.agents._choices",
 }
 
 __all__ = sorted(_EXPORTS)
+__getattr__, __dir__ = lazy_exports(__name__, _EXPORTS)
 
-
-def __getattr__(name: str) -> Any:
-    module = _EXPORTS.get(name)
-    if module is None:
-        raise AttributeError(f"module 'vlkit.agents' has no attribute {name!r}")
-    return getattr(importlib.import_module(module), name)
+if TYPE_CHECKING:
+    from vlkit.agents._browser import BrowserSession, browser_tools
+    from vlkit.agents._choices import file_choices, with_file_choices
+    from vlkit.agents._factory import create_vlm_agent, run_summary
+    from vlkit.agents._kb_tool import KnowledgeBaseTool

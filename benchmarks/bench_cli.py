@@ -4,7 +4,7 @@ Same index, same query, same machine, interleaved: the shell figure is the wall 
 ``vlkit kb search QUERY --index DIR`` in a subprocess (what a user waits for: interpreter start,
 imports, opening the index, loading the embedder, the search, printing), median of ``--repeats`` runs
 after one untimed warm-up (OS page cache warm). The baseline in the same run is the same command on a copy
-of the index without its vector snapshot (``search/``, :mod:`vlkit.retrieval.vectors`), so that search
+of the index without its vector snapshot (``search/``, :class:`vlkit.retrieval.store.VectorSnapshot`), so that search
 starts Chroma (~1.4 s of imports) as every search did before the snapshot. The library figures are ``HybridSearcher.search`` in
 this process on an index already open and warm (the ~20 ms the issue quotes), and the cold in-process
 path (open the index, first search: what the CLI must do besides its imports). A fresh interpreter

@@ -310,7 +310,7 @@ def worker_vlkit(spec: dict[str, Any]) -> dict[str, Any]:
     started = time.perf_counter()
     llm = ChatQwenVL(model=spec["checkpoint"], device=device, dtype=spec["dtype"], max_tokens=n, local_files_only=True)
     backend = llm.backend_impl
-    loaded = backend.loaded  # the load ChatQwenVL otherwise does on its first call
+    loaded = backend.checkpoint  # the load ChatQwenVL otherwise does on its first call
     out: dict[str, Any] = {"load_s": round(time.perf_counter() - started, 3), "rss_after_load_gib": peak_rss_gib()}
     messages = [HumanMessage(content=[{"type": "image", "path": spec["image"]}, {"type": "text", "text": PROMPT}])]
     if spec["warmup"]:

@@ -69,15 +69,15 @@ def _tokens(message: Any) -> int:
 
 def worker(spec: dict[str, Any]) -> dict[str, Any]:
     from vlkit.models import ChatQwenVL
-    from vlkit.tools.gui.planner import GUIActionPlanner
+    from vlkit.tools.gui import GUIActionPlanner
 
     n = spec["new_tokens"]
     started = time.perf_counter()
     llm = ChatQwenVL(model=spec["checkpoint"], max_tokens=n, local_files_only=True, temperature=0.0)
-    llm.backend_impl.loaded  # load now, not inside the first timing
+    llm.backend_impl.load()  # load now, not inside the first timing
     out: dict[str, Any] = {"model": spec["name"], "load_s": round(time.perf_counter() - started, 2)}
     family = llm.family_spec().model_type
-    planner = GUIActionPlanner(llm=llm)
+    planner = GUIActionPlanner(model=llm)
     image = _screenshot()
 
     resize_s, request = _timed(lambda: planner.prepare(image, GOAL))
@@ -89,7 +89,7 @@ def worker(spec: dict[str, Any]) -> dict[str, Any]:
     if request.structured:
         free = llm
     else:
-        from vlkit.tools.gui import functions
+        from vlkit.tools.gui import _functions as functions
 
         free = llm.bind_tools([functions.function_definition(planner.device, request.geometry)])
     free.invoke(request.messages, max_tokens=2)  # warm-up: kernels, image processor

@@ -60,7 +60,7 @@ class _OracleExtractor:
     """``extract(path)`` with the ground truth next to ``path`` as the model's answer."""
 
     def __init__(self) -> None:
-        from vlkit.tools.invoice.schema import Invoice
+        from vlkit.tools.invoice import Invoice
 
         self.schema_ = Invoice
 
@@ -81,7 +81,7 @@ def _split(report: dict[str, Any]) -> dict[str, float]:
 
 
 def _run(name: str, found: list[tuple[Path, Path]], extractor: Any) -> dict[str, Any]:
-    from vlkit.tools.invoice.eval import evaluate_folder
+    from vlkit.tools.invoice import evaluate_folder
 
     started = time.perf_counter()
     report = evaluate_folder(found, extractor)
@@ -120,16 +120,15 @@ def main(argv: list[str] | None = None) -> int:
 
     from vlkit.models import ChatQwenVL
     from vlkit.testing import tiny_checkpoint
-    from vlkit.tools.invoice import InvoiceExtractor
-    from vlkit.tools.invoice.eval import pairs
+    from vlkit.tools.invoice import InvoiceExtractor, evaluation_pairs
     from vlkit.tools.invoice.evalset import generate
 
     n = args.n or (3 if args.quick else 12)
     folder = Path(tempfile.mkdtemp(prefix="bench_invoice_"))
     generate(folder, n=n, seed=0)
-    found = pairs(folder)
+    found = evaluation_pairs(folder)
     # The OCR engine loads once per process: warm it on the first image so no configuration pays for it.
-    from vlkit.tools.invoice.pages import read_pages
+    from vlkit.tools.invoice import read_pages
 
     read_pages(found[0][0])
 

@@ -140,11 +140,10 @@ def char_accuracy(ocr: str, truth: str) -> float:
 
 # --------------------------------------------------------------------------- readers
 def readers() -> dict[str, Any]:
-    from vlkit.retrieval.readers.ocr import OCRSettings, RapidOCRReader
-    from vlkit.retrieval.readers.tesseract import TesseractReader
+    from vlkit.documents import OCRSettings, RapidOCRReader, TesseractReader
 
     return {
-        "rapidocr-head": RapidOCRReader(settings=OCRSettings.head()),
+        "rapidocr-head": RapidOCRReader(settings=OCRSettings.stock()),
         "rapidocr-new": RapidOCRReader(settings=OCRSettings.for_documents()),
         "tesseract": TesseractReader(),
     }
@@ -152,12 +151,14 @@ def readers() -> dict[str, Any]:
 
 def read_timed(reader: Any, page: Any) -> tuple[str, dict[str, float]]:
     """The page text and the seconds it took (RapidOCR: split into det / cls / rec)."""
-    from vlkit.retrieval.readers.ocr import RapidOCRReader, _engine
+    from vlkit.documents import RapidOCRReader
+    from vlkit.documents._lines import text_from_lines
+    from vlkit.documents.readers._rapidocr import _engine
 
     t = time.perf_counter()
     if isinstance(reader, RapidOCRReader):
         result = _engine(reader.settings)(page.pixels)
-        text = reader.text_from_boxes(reader.boxes_of(result))
+        text = text_from_lines(reader.lines_of(result))
         det, cls, rec = (getattr(result, "elapse_list", None) or [0.0, 0.0, 0.0])
         split = {"det_s": det or 0.0, "cls_s": cls or 0.0, "rec_s": rec or 0.0}
     else:
@@ -168,7 +169,7 @@ def read_timed(reader: Any, page: Any) -> tuple[str, dict[str, float]]:
 def speed_and_accuracy(work: Path, en: dict[str, list[int]], zh: dict[str, list[int]]) -> dict[str, Any]:
     import pymupdf
 
-    from vlkit.retrieval.ingest import open_document
+    from vlkit.documents import open_document
 
     all_readers = readers()
     totals: dict[str, dict[str, dict[str, float]]] = {}
@@ -284,9 +285,7 @@ def router_on_documents(work: Path, zh_pages: list[int], en_pages: list[int]) ->
     by page; plus which engine each kept and the character accuracy."""
     import pymupdf
 
-    from vlkit.retrieval.ingest import open_document
-    from vlkit.retrieval.readers.auto import OCRRouter
-    from vlkit.retrieval.readers.ocr import OCRSettings, RapidOCRReader
+    from vlkit.documents import OCRRouter, OCRSettings, RapidOCRReader, open_document
 
     rapid = RapidOCRReader(settings=OCRSettings.for_documents())
     routers = {"rapidocr-new": None, "router-per-page": OCRRouter(rapid, cjk_run=0), "router (default)": OCRRouter(rapid)}
@@ -305,7 +304,8 @@ def router_on_documents(work: Path, zh_pages: list[int], en_pages: list[int]) ->
                     rapid.read(page)  # model load: nobody's cost
                 for rname, router in routers.items():
                     t = time.perf_counter()
-                    text, used = (rapid.read(page), rapid.name) if router is None else router.read_named(page)
+                    read = (rapid if router is None else router).read_page(page)
+                    text, used = read.text, read.reader
                     rows[rname]["s"] += time.perf_counter() - t
                     rows[rname]["acc_sum"] += char_accuracy(text, truth)
                     rows[rname]["engines"].append(used)

@@ -6,7 +6,7 @@ the default) and one without (HEAD's chunking) — then scores page rankings for
 
 * ``baseline``: HEAD behaviour (no headers, every ranking step off);
 * each step added to the baseline on its own;
-* ``defaults``: today's :class:`~vlkit.retrieval.ranking.RankingConfig` defaults;
+* ``defaults``: today's :class:`~vlkit.retrieval.search.RankingConfig` defaults;
 * ``defaults - X``: the defaults with one step switched off (its contribution);
 * with ``--tune``: a coordinate-wise grid search of the fusion (score or rank), its weights, RRF k and
   the step weights, started from the baseline (not from the defaults, which were chosen looking at
@@ -141,8 +141,7 @@ class Runner:
         self._corpora: dict[tuple[str, float], Any] = {}
 
     def searcher(self, variant: dict[str, Any], cached: bool = True) -> Any:
-        from vlkit.retrieval.ranking import RankingConfig
-        from vlkit.retrieval.search import HybridSearcher
+        from vlkit.retrieval.search import HybridSearcher, RankingConfig
 
         v = dict(variant)
         index_name = v.pop("index")
@@ -188,8 +187,7 @@ BASELINE = {"index": "no-headers", "fusion": "rrf", "rrf_k": 60, "weights": (1.0
 def defaults() -> dict[str, Any]:
     import inspect
 
-    from vlkit.retrieval.ranking import RankingConfig
-    from vlkit.retrieval.search import HybridSearcher
+    from vlkit.retrieval.search import HybridSearcher, RankingConfig
 
     sig = inspect.signature(HybridSearcher.__init__).parameters
     return {"index": "headers", "ranking": dataclasses.asdict(RankingConfig()),

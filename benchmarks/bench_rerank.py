@@ -10,7 +10,7 @@ nothing may be downloaded at run time (see ``vlkit/retrieval/rerank.py``). What 
 2. **Ceiling of a reranker at depth N** (N = 3, 5, 10, 20): the Recall@1 a *perfect* reranker of
    the top N fused pages would reach, i.e. the fused Recall@N. A reranker's cost depends on N, not on
    the corpus size; its gain is bounded by this.
-3. **Cost of** :class:`~vlkit.retrieval.rerank.VLMReranker` on the Qwen2-VL-2B architecture with random
+3. **Cost of** :class:`~vlkit.retrieval.search.VLMReranker` on the Qwen2-VL-2B architecture with random
    weights (``benchmarks/bench_generate.py``'s checkpoint, no download): added latency per query
    p50/p95 at top_n 3 and 5, page images (512 visual tokens each) vs page text. Random weights make
    its *order* noise, so its quality is not reported — only its cost, which is the same as the real
@@ -103,7 +103,7 @@ def vlm_part(hits_per_q: list[list[Any]], questions: list[Any], per_config: int,
     from langchain_core.callbacks import BaseCallbackHandler
 
     from vlkit.models import ChatQwenVL
-    from vlkit.retrieval.rerank import VLMReranker
+    from vlkit.retrieval.search import VLMReranker
 
     class Tokens(BaseCallbackHandler):
         """Prompt tokens of each call, from the answer's usage_metadata."""

@@ -140,7 +140,7 @@ def bm25_pages(pdfs: list[Path], questions) -> dict[str, Any]:
     """The issue's other reference point: BM25 over whole pages (PyMuPDF text, vlkit's tokenizer)."""
     import pymupdf
 
-    from vlkit.retrieval.lexical import BM25Index
+    from vlkit.retrieval.bm25 import BM25Index
 
     keys, texts = [], []
     for pdf in pdfs:
@@ -341,7 +341,7 @@ def _synthetic(n: int, dim: int, vocab: list[str], seed: int, prefix: str = "syn
 
 def _load_synthetic(index: Any, chunks: list, vecs: np.ndarray) -> None:
     """Write synthetic chunks as complete documents, the way ``DocumentIndex.add`` leaves them."""
-    from vlkit.retrieval.manifest import DocRow, PageRow
+    from vlkit.retrieval.store import DocRow, PageRow
 
     for doc_id in sorted({c.doc_id for c in chunks}):
         mine = [i for i, c in enumerate(chunks) if c.doc_id == doc_id]
@@ -461,10 +461,9 @@ def main() -> None:
     args = parser.parse_args()
     setup_logging()
     from vlkit.retrieval.adapters import EmbedderEmbeddings
-    from vlkit.retrieval.embeddings import SentenceTransformerEmbedder, cpu_has_bf16
+    from vlkit.retrieval.embedders import SentenceTransformerEmbedder, USEEmbedder, cpu_has_bf16
     from vlkit.retrieval.eval import load_questions
     from vlkit.retrieval.evalset import generate
-    from vlkit.retrieval.multilingual import USEEmbedder
 
     scanned = (args.scanned or not args.quick) and not args.no_scanned
     sizes = args.latency_chunks or ((1_000, 10_000) if args.quick else (10_000, 100_000))

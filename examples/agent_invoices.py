@@ -37,8 +37,7 @@ def screenshot_of_signup_page(folder: Path) -> Path:
 
 
 def run(llm: Any, images: list[Path], task: str, *, max_steps: int = 8) -> Any:
-    from vlkit.agents import create_vlm_agent, run_summary
-    from vlkit.agents.choices import file_choices, with_file_choices
+    from vlkit.agents import create_vlm_agent, file_choices, run_summary, with_file_choices
     from vlkit.tools import InvoiceExtractor, ScreenshotToHTML
 
     files = file_choices(images)

@@ -64,7 +64,7 @@ def run(
 
     session = BrowserSession([origin], width=1024, height=700, confirm=confirm, detect_injection=detect_injection)
     try:
-        tools = browser_tools(session, planner_llm=llm if planner else None)
+        tools = browser_tools(session, model=llm if planner else None)
         agent = create_vlm_agent(llm, tools, max_steps=max_steps)
         state = run_streamed(agent, TASK.format(url=f"{origin}/signup.html"))
         submitted = session.page.run(lambda page: page.evaluate("window.submitted || null"))

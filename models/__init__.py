@@ -1,13 +1,12 @@
 """The Qwen vision-language models as LangChain chat models.
 
-Names load on first use, so ``import vlkit.models.families`` (the CLI's family choices) stays cheap and
-does not import LangChain.
+Names load on first use, so ``import vlkit.models`` stays cheap and does not import LangChain. The Qwen
+image facts (families, smart_resize, budgets) live one floor down, in :mod:`vlkit.vision`.
 """
 
 from __future__ import annotations
 
-import importlib
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 import vlkit as _vlkit
 
@@ -20,22 +19,18 @@ if getattr(_vlkit, "__file__", None) is None:
         "(for example inside the clone), or rename the clone folder."
     )
 
-__all__ = ["ChatQwenVL", "FAMILIES", "FamilySpec", "smart_resize"]
+from vlkit.lazy import lazy_exports  # noqa: E402  (after the check: a shadowing clone has no vlkit.lazy)
 
+# The backend interface is public here: a new backend subclasses Backend, and serve talks to it through
+# these types. Nothing outside vlkit.models imports vlkit.models.backends (an import-linter contract).
 _EXPORTS = {
-    "ChatQwenVL": "vlkit.models.chat",
-    "FAMILIES": "vlkit.models.families",
-    "FamilySpec": "vlkit.models.families",
-    "smart_resize": "vlkit.models.images",
+    "ChatQwenVL": "vlkit.models._chat",
+    **{name: "vlkit.models.backends.base" for name in ("Backend", "Delta", "GenerationRequest", "ImageCount", "TokenCount", "Usage", "VideoCount")},
 }
 
+__all__ = sorted(_EXPORTS)
+__getattr__, __dir__ = lazy_exports(__name__, _EXPORTS)
+
 if TYPE_CHECKING:
-    from vlkit.models.chat import ChatQwenVL
-    from vlkit.models.families import FAMILIES, FamilySpec
-    from vlkit.models.images import smart_resize
-
-
-def __getattr__(name: str) -> Any:
-    if name in _EXPORTS:
-        return getattr(importlib.import_module(_EXPORTS[name]), name)
-    raise AttributeError(f"module 'vlkit.models' has no attribute {name!r}")
+    from vlkit.models._chat import ChatQwenVL
+    from vlkit.models.backends.base import Backend, Delta, GenerationRequest, ImageCount, TokenCount, Usage, VideoCount

@@ -8,22 +8,28 @@ Both end with a stop token once the grammar is complete. JSON strings never cont
 characters (xgrammar's string rule excludes U+0000–U+001F), so ``json.loads`` accepts every answer.
 
 Budget: a grammar alone cannot keep a model from writing a 10,000-character string. Given
-``max_new_tokens``, the processor measures at every step, near the end of the budget, how many tokens
-its *closing policy* needs to finish the value (close strings, arrays and objects, fill forced keys),
-and keeps only the best few tokens after which that still fits; when the policy needs all the budget
-left, it follows the policy. So an answer that fits at all is complete and valid at
-``max_new_tokens``, not cut off.
+``max_new_tokens``, the processor first computes the fewest tokens a valid answer can take (a *closing
+plan* from the grammar's start, :mod:`vlkit.models._closing`; the stop token counts) and refuses a budget
+below it with :class:`~vlkit.errors.MaxTokensTooSmallError`, which names that number — before any token
+is generated. While generating, near the end of the budget, it measures the plan that would finish the
+answer from where it stands, keeps only the best few tokens after which that plan still fits, and when
+the plan needs all the budget left it follows the plan. So a forced call or structured answer either
+fits — complete and valid at ``max_new_tokens`` — or is refused up front. (Far from the end the plan is
+measured every few tokens only; one token that opens more structure than the watched window holds is
+the case left to the caller's :class:`~vlkit.errors.OutputTruncatedError`.)
 """
 
 from __future__ import annotations
 
 import json
+import logging
 import threading
 import weakref
 from typing import Any
 
-from vlkit.errors import InvalidArgumentError
+from vlkit.errors import InvalidArgumentError, MaxTokensTooSmallError
 from vlkit.extras import require
+from vlkit.models._closing import Closer
 from vlkit.models.tool_calls import tool_name, tool_parameters
 
 __all__ = [
@@ -34,6 +40,7 @@ __all__ = [
     "tool_call_processor",
 ]
 
+log = logging.getLogger(__name__)
 torch = require("torch", "local", "local generation")
 LogitsProcessor = require("transformers", "local", "local generation").LogitsProcessor
 
@@ -42,19 +49,15 @@ ARGUMENTS_PREFIX = '", "arguments": '
 TOOL_CALL_END = "}\n</tool_call>"
 CALL_SEPARATOR = "\n"
 
-# Closing policy: characters tried, in this order, when no string is forced. Closers first, so
-# strings, arrays and objects end as soon as the grammar allows; then the cheapest value starts.
-_CLOSING_CHARS = '"}],0' + "tfn[{:.-" + "ab" + " \n"
 _WATCH_WINDOW = 48
 """Start measuring the closing cost when this many tokens (or fewer) are left."""
 _RECHECK_EVERY = 8
 """Outside the window, re-measure the closing cost this often (a deep structure widens the window)."""
 _CANDIDATES = 8
-_PROBE_SLACK = 24
-"""Probe candidates only when the budget left exceeds the closing cost by this many tokens or fewer
-(or twice the largest one-token jump of the closing cost seen in this generation, if more)."""
 """Inside the window, sampling keeps the best tokens (at most this many) that leave the answer finishable."""
-_MAX_CLOSING = 512
+_PROBE_SLACK = 24
+"""Probe every candidate only when the budget left exceeds the closing cost by this many tokens or fewer
+(or twice the largest one-token jump of the closing cost seen in this generation, if more)."""
 
 
 def _xgrammar():
@@ -83,15 +86,23 @@ class _Compiler:
         self.vocab_size = vocab_size
         self.grammars: dict[str, Any] = {}
         self.lock = threading.Lock()
-        self.char_ids = _single_char_tokens(tokenizer)
         self.structural_ids = _structural_tokens(tokenizer)
-        self.tokenizer = weakref.ref(tokenizer)
+        self.closer = Closer(_encoder(tokenizer), self.stop_ids[0], _byte_tokens(info))
+        self.minimums: dict[str, int | None] = {}
 
     def compiled(self, key: str, build: Any) -> Any:
         with self.lock:
             if key not in self.grammars:
                 self.grammars[key] = build(self.compiler)
             return self.grammars[key]
+
+    def minimum(self, key: str, grammar: Any) -> int | None:
+        """The fewest new tokens of any answer ``grammar`` accepts, stop token included (cached by key)."""
+        with self.lock:
+            if key not in self.minimums:
+                plan = self.closer.plan(_xgrammar().GrammarMatcher(grammar))
+                self.minimums[key] = None if plan is None else len(plan)
+            return self.minimums[key]
 
 
 _COMPILERS: "weakref.WeakKeyDictionary[Any, dict[int, _Compiler]]" = weakref.WeakKeyDictionary()
@@ -106,13 +117,23 @@ def _compiler(tokenizer: Any, vocab_size: int) -> _Compiler:
         return per_size[vocab_size]
 
 
-def _single_char_tokens(tokenizer: Any) -> dict[str, int]:
-    """Token ids that spell exactly one character, for the closing policy."""
-    found: dict[str, int] = {}
-    for char in set(_CLOSING_CHARS) | set("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_"):
-        ids = tokenizer.encode(char, add_special_tokens=False)
-        if len(ids) == 1:
-            found[char] = int(ids[0])
+def _encoder(tokenizer: Any) -> Any:
+    """Text -> token ids, without special-token handling: the Rust tokenizer where there is one (the
+    Python wrapper costs more than the encoding), else the tokenizer's own ``encode``."""
+    fast = getattr(tokenizer, "_tokenizer", None)
+    if fast is not None:
+        return lambda text: fast.encode(text, add_special_tokens=False).ids
+    owner = weakref.ref(tokenizer)  # the compiler cache is keyed weakly by the tokenizer: do not hold it
+    return lambda text: owner().encode(text, add_special_tokens=False)
+
+
+def _byte_tokens(info: Any) -> dict[int, int]:
+    """Byte -> the id of a token that spells exactly that byte (the first one, special tokens excluded)."""
+    special = set(info.special_token_ids)
+    found: dict[int, int] = {}
+    for token_id, data in enumerate(info.decoded_vocab):
+        if len(data) == 1 and token_id not in special:
+            found.setdefault(bytes(data)[0], token_id)
     return found
 
 
@@ -141,8 +162,10 @@ def json_schema_processor(
         # Fixed separators: with free whitespace a weak model can spend its budget on spaces.
         return grammar_compiler.compile_json_schema(json.dumps(schema), any_whitespace=False, strict_mode=True)
 
-    grammar = compiler.compiled(_schema_key("json", schema), build)
-    return GrammarLogitsProcessor(grammar, compiler, max_new_tokens=max_new_tokens)
+    key = _schema_key("json", schema)
+    grammar = compiler.compiled(key, build)
+    processor = GrammarLogitsProcessor(grammar, compiler, max_new_tokens=max_new_tokens)
+    return _checked(processor, compiler.minimum(key, grammar), "a structured answer to this schema")
 
 
 def tool_call_processor(
@@ -187,7 +210,18 @@ def tool_call_processor(
 
     key = _schema_key("tools:" + ("one" if single else "many"), [tool_parameters(t) | {"$name": tool_name(t)} for t in allowed])
     grammar = compiler.compiled(key, build)
-    return GrammarLogitsProcessor(grammar, compiler, max_new_tokens=max_new_tokens)
+    what = f"a forced call to '{tool_name(allowed[0])}'" if len(allowed) == 1 else "a forced tool call"
+    processor = GrammarLogitsProcessor(grammar, compiler, max_new_tokens=max_new_tokens)
+    return _checked(processor, compiler.minimum(key, grammar), what)
+
+
+def _checked(processor: "GrammarLogitsProcessor", minimum: int | None, what: str) -> "GrammarLogitsProcessor":
+    """``processor``, told the fewest tokens its answer takes; refused when its budget is below that."""
+    processor.min_new_tokens = minimum
+    budget = processor.max_new_tokens
+    if minimum is not None and budget is not None and budget < minimum:
+        raise MaxTokensTooSmallError(what, needed=minimum, max_tokens=budget)
+    return processor
 
 
 def processors_for(loaded: Any, request: Any) -> list["GrammarLogitsProcessor"]:
@@ -224,7 +258,8 @@ def model_vocab_size(model: Any) -> int:
 
 
 class GrammarLogitsProcessor(LogitsProcessor):
-    """Masks every token the grammar forbids; forces a stop token once the grammar is complete.
+    """Masks every token the grammar forbids; forces a stop token once the grammar is complete; with
+    ``max_new_tokens``, keeps the answer finishable within it (see the module's docstring).
 
     One instance serves one ``generate`` call (it keeps the matcher state of that generation).
     """
@@ -234,16 +269,17 @@ class GrammarLogitsProcessor(LogitsProcessor):
         self._xgr = xgr
         self.compiled_grammar = compiled_grammar
         self.stop_ids = compiler.stop_ids
-        self.char_ids = compiler.char_ids
         self.structural_ids = compiler.structural_ids
-        self.tokenizer = compiler.tokenizer
+        self.closer = compiler.closer
         self.vocab_size = compiler.vocab_size
         self.max_new_tokens = max_new_tokens
+        self.min_new_tokens: int | None = None
+        """The fewest new tokens a valid answer takes, stop token included (``None``: not measured)."""
         self.matchers: list[Any] = []
         self.bitmask: torch.Tensor | None = None
         self.prompt_length = 0
         self.closing_steps = 0
-        """How many tokens the closing policy chose (0 when the model finished on its own)."""
+        """How many tokens were forced from a closing plan (0 when the model finished on its own)."""
 
     def __call__(self, input_ids: torch.LongTensor, scores: torch.FloatTensor) -> torch.FloatTensor:
         batch = input_ids.shape[0]
@@ -251,12 +287,18 @@ class GrammarLogitsProcessor(LogitsProcessor):
             self.matchers = [self._xgr.GrammarMatcher(self.compiled_grammar) for _ in range(batch)]
             self.bitmask = self._xgr.allocate_token_bitmask(batch, self.vocab_size)
             self.prompt_length = input_ids.shape[1]
-            self._plan_lengths = [0] * batch
+            self._plan_lengths = [self.min_new_tokens or 0] * batch
+            self._following: list[list[int]] = [[] for _ in range(batch)]
             self._growth = 0
         else:
             for row, matcher in enumerate(self.matchers):
-                if not matcher.is_terminated():
-                    matcher.accept_token(int(input_ids[row, -1]))
+                if matcher.is_terminated():
+                    continue
+                token = int(input_ids[row, -1])
+                matcher.accept_token(token)
+                following = self._following[row]
+                if following and following.pop(0) != token:
+                    following.clear()  # something else chose the token: measure afresh
         generated = input_ids.shape[1] - self.prompt_length
         assert self.bitmask is not None
         for row, matcher in enumerate(self.matchers):
@@ -266,32 +308,44 @@ class GrammarLogitsProcessor(LogitsProcessor):
         for row, matcher in enumerate(self.matchers):
             if matcher.is_terminated():
                 _keep_only(scores, row, [self.stop_ids[0]])
+            elif self._following[row]:
+                _keep_only(scores, row, self._following[row][:1])
+                self.closing_steps += 1
             elif self.max_new_tokens is not None:
                 self._keep_finishable(matcher, row, scores, self.max_new_tokens - generated, generated)
         return scores
 
+    def _follow(self, row: int, plan: list[int], scores: torch.Tensor) -> None:
+        """Follow ``plan`` to the end: it fits exactly, and a plan measured again later may differ."""
+        self._following[row] = list(plan)
+        _keep_only(scores, row, plan[:1])
+        self.closing_steps += 1
+
     def _keep_finishable(self, matcher: Any, row: int, scores: torch.Tensor, remaining: int, step: int) -> None:
-        """Near the end of the budget, allow only tokens after which the closing policy still fits."""
+        """Near the end of the budget, allow only tokens after which a closing plan still fits.
+
+        ``remaining`` counts this step's token; a plan of ``n`` tokens (stop token included) fits when
+        ``n <= remaining``.
+        """
         watching = remaining <= _WATCH_WINDOW or remaining <= 2 * self._plan_lengths[row] + _WATCH_WINDOW // 2
         if not watching and step % _RECHECK_EVERY:
             return
-        tokenizer = self.tokenizer()
-        plan = _closing_plan(matcher, self.char_ids, self.stop_ids, tokenizer)
-        if plan is None:
-            return  # the policy cannot finish this grammar; the caller reports truncation if it happens
+        plan = self.closer.plan(matcher)
+        if plan is None:  # no closing found (a pattern the plan cannot satisfy): the answer may be cut off
+            log.debug("no closing plan at step %d; budget guard off for this step", step)
+            return
         previous, self._plan_lengths[row] = self._plan_lengths[row], len(plan)
         if previous:
             # One token can open a whole object: remember the largest jump of the closing cost seen so far.
             self._growth = max(self._growth, len(plan) - previous + 1)
+        if len(plan) >= remaining:
+            self._follow(row, plan, scores)
+            return
         if not watching:
             return
-        if len(plan) + 1 >= remaining:
-            _keep_only(scores, row, [plan[0]])
-            self.closing_steps += 1
-            return
-        # Sampling keeps the best few tokens after which the closing policy still fits. Only tokens that can
-        # open structure (quotes, brackets, commas, colons) can make the closing cost jump; others are
-        # checked against the current cost, which they raise by at most one.
+        # Sampling keeps the best few tokens after which a closing plan still fits. Only tokens that can
+        # open structure (quotes, brackets, commas, colons) can make the closing cost jump; while the budget
+        # is roomy, others are let through unmeasured (they raise the cost by a token or two at most).
         roomy = remaining - len(plan) > max(_PROBE_SLACK, 2 * self._growth)
         candidates = torch.topk(scores[row], k=min(_CANDIDATES, scores.shape[-1])).indices.tolist()
         feasible = []
@@ -304,14 +358,15 @@ class GrammarLogitsProcessor(LogitsProcessor):
             probe = matcher.fork()
             if not probe.accept_token(token):
                 continue
-            after = [] if probe.is_terminated() else _closing_plan(probe, self.char_ids, self.stop_ids, tokenizer)
-            if after is not None and len(after) + 1 < remaining:
+            after = self.closer.plan(probe)
+            if after is not None and len(after) <= remaining - 1:
                 feasible.append(token)
                 if len(feasible) >= _CANDIDATES // 2:
                     break
-        _keep_only(scores, row, feasible or [plan[0]])
-        if not feasible:
-            self.closing_steps += 1
+        if feasible:
+            _keep_only(scores, row, feasible)
+        else:
+            self._follow(row, plan, scores)
 
 
 def _keep_only(scores: torch.Tensor, row: int, tokens: list[int]) -> None:
@@ -319,61 +374,3 @@ def _keep_only(scores: torch.Tensor, row: int, tokens: list[int]) -> None:
     kept[~torch.isfinite(kept)] = 0.0
     scores[row].fill_(float("-inf"))
     scores[row, tokens] = kept
-
-
-def _closing_plan(
-    matcher: Any, char_ids: dict[str, int], stop_ids: list[int], tokenizer: Any = None
-) -> list[int] | None:
-    """The tokens the closing policy would emit from ``matcher``'s state, ending with a stop token.
-
-    ``None`` when the policy cannot finish within ``_MAX_CLOSING`` tokens (a pattern it cannot satisfy).
-    """
-    probe = matcher.fork()
-    plan: list[int] = []
-    while len(plan) < _MAX_CLOSING:
-        if probe.is_completed():
-            plan.append(stop_ids[0])
-            return plan
-        token = _closing_token(probe, char_ids, tokenizer)
-        if token is None:
-            return None
-        plan.append(token)
-    return None
-
-
-_FIRST_TOKEN: "weakref.WeakKeyDictionary[Any, dict[str, int | None]]" = weakref.WeakKeyDictionary()
-
-
-def _first_token(tokenizer: Any, text: str) -> int | None:
-    """The first token id of ``text`` (cached: the closing policy asks for the same keys again and again)."""
-    if tokenizer is None:
-        return None
-    cache = _FIRST_TOKEN.setdefault(tokenizer, {})
-    if text not in cache:
-        fast = getattr(tokenizer, "_tokenizer", None)  # the Rust tokenizer, without the Python wrapper's cost
-        if fast is not None:
-            ids = fast.encode(text, add_special_tokens=False).ids
-        else:
-            ids = tokenizer.encode(text, add_special_tokens=False)
-        cache[text] = int(ids[0]) if ids else None
-        if len(cache) > 4096:
-            cache.clear()
-    return cache[text]
-
-
-def _closing_token(probe: Any, char_ids: dict[str, int], tokenizer: Any = None) -> int | None:
-    """Advance ``probe`` by one policy token and return it (``None`` if no candidate is accepted)."""
-    forced = probe.find_jump_forward_string()
-    if forced:
-        # The tokenizer's first token of the forced text is usually several characters long.
-        for token in (_first_token(tokenizer, forced), char_ids.get(forced[0])):
-            if token is not None and probe.accept_token(token):
-                return token
-    for char in _CLOSING_CHARS:
-        token = char_ids.get(char)
-        if token is not None and probe.accept_token(token):
-            return token
-    for char, token in char_ids.items():
-        if probe.accept_token(token):
-            return token
-    return None

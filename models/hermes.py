@@ -25,7 +25,7 @@ from langchain_core.messages.tool import InvalidToolCall, ToolCall, invalid_tool
 
 from vlkit.errors import ToolCallError
 
-from vlkit.models.images import ImageInput
+from vlkit.vision.loading import ImageInput
 from vlkit.models.messages import Turn
 
 __all__ = [

@@ -3,9 +3,11 @@
 ``method="json_schema"`` (the default) binds ``response_schema``: locally a grammar compiled from the
 schema (:mod:`vlkit.models.constrained`), so the answer always parses and validates; over HTTP the schema
 goes out as ``response_format`` and a failed answer gets one repair round. ``"function_calling"`` binds
-the schema as a forced tool. An answer cut off by ``max_tokens`` raises
-:class:`~vlkit.errors.OutputTruncatedError` (or is reported in ``parsing_error`` with ``include_raw=True``);
-it is never returned half-parsed.
+the schema as a forced tool. Locally, a ``max_tokens`` below the shortest valid answer is refused before
+generating (:class:`~vlkit.errors.MaxTokensTooSmallError`, raised even with ``include_raw=True``: the
+budget is the caller's to fix); any larger budget yields a complete answer. An answer a server cut off at
+``max_tokens`` raises :class:`~vlkit.errors.OutputTruncatedError` (or is reported in ``parsing_error``
+with ``include_raw=True``); it is never returned half-parsed.
 """
 
 from __future__ import annotations
@@ -22,11 +24,11 @@ from langchain_core.runnables import Runnable, RunnableLambda
 from langchain_core.utils.function_calling import convert_to_json_schema, convert_to_openai_tool
 from pydantic import BaseModel, ValidationError
 
-from vlkit.errors import InvalidArgumentError, OutputTruncatedError, StructuredOutputError
+from vlkit.errors import RAISE_MAX_TOKENS, InvalidArgumentError, OutputTruncatedError, StructuredOutputError
 from vlkit.models.tool_calls import tool_name
 
 if TYPE_CHECKING:
-    from vlkit.models.chat import ChatQwenVL
+    from vlkit.models._chat import ChatQwenVL
 
 __all__ = ["StructuredMethod", "with_structured_output"]
 
@@ -134,7 +136,7 @@ def _parse(
         except json.JSONDecodeError as exc:
             if truncated:
                 return None, OutputTruncatedError(
-                    "the answer stopped at max_tokens before the JSON was complete; raise max_tokens", raw=text
+                    "the answer reached the token limit before the JSON was complete; ", RAISE_MAX_TOKENS, raw=text
                 )
             return None, StructuredOutputError(f"the answer is not valid JSON: {exc}", raw=text)
     try:

@@ -32,7 +32,7 @@ from vlkit.models import hermes
 from vlkit.models.backends.base import Delta, GenerationRequest
 
 if TYPE_CHECKING:
-    from vlkit.models.chat import ChatQwenVL
+    from vlkit.models._chat import ChatQwenVL
 
 __all__ = [
     "CHECKS_KEY",

@@ -1,52 +1,46 @@
 """Document knowledge base: pages read (text layer or OCR), indexed in Chroma, answered with citations.
 
-The heavy parts (PyMuPDF, Chroma, sentence-transformers) import on first use of the names below.
+:class:`DocumentIndex` adds files and keeps them (``ingest``, ``store``), :class:`HybridSearcher` finds
+pages (``search``: dense + ``bm25``, fused and ranked), :class:`DocumentQA` answers from them with
+``[file p.N]`` citations, and the LangChain adapters make an index a ``BaseRetriever`` / ``VectorStore``.
+Reading the pages themselves is :mod:`vlkit.documents`. Names import on first use: PyMuPDF, Chroma and
+the embedders load only when something needs them.
+
+Example:
+    ```python
+    from vlkit.retrieval import DocumentIndex, HybridSearcher
+
+    kb = DocumentIndex(".vlkit/kb")
+    kb.add(["reports/"])
+    for hit in HybridSearcher(kb).search("how do I rotate the API key", k=3):
+        print(hit.citation, hit.text[:80])
+    ```
 """
 
-from __future__ import annotations
+from typing import TYPE_CHECKING
 
-from typing import TYPE_CHECKING, Any
+from vlkit.lazy import lazy_exports
 
-from vlkit.retrieval.types import Chunk, PageHit, PageText
-
-__all__ = [
-    "Chunk", "PageHit", "PageText",
-    "DocumentIndex", "DocumentInfo", "IngestSummary", "FileResult",
-    "Embedder", "SentenceTransformerEmbedder",
-    "PageReader", "SourcePage",
-    "HybridSearcher", "Reranker", "VLMReranker", "DocumentQA", "Answer",
-    "KnowledgeBaseRetriever", "KnowledgeBaseVectorStore", "USEEmbedder", "make_embedder",
-    "SearchableIndex", "SUPPORTED_SUFFIXES",
-]
+# public name -> the module that defines it, imported on first use
+_EXPORTS = {
+    **dict.fromkeys(("Chunk", "PageHit", "PageText"), ".types"),
+    **dict.fromkeys(("SearchableIndex",), ".protocols"),
+    **dict.fromkeys(("DocumentIndex", "DocumentInfo"), ".index"),
+    **dict.fromkeys(("IngestSummary", "FileResult"), ".ingest"),
+    **dict.fromkeys(("Embedder", "SentenceTransformerEmbedder", "USEEmbedder", "make_embedder"), ".embedders"),
+    **dict.fromkeys(("HybridSearcher", "Reranker", "VLMReranker"), ".search"),
+    **dict.fromkeys(("DocumentQA", "Answer"), ".qa"),
+    **dict.fromkeys(("KnowledgeBaseRetriever", "KnowledgeBaseVectorStore"), ".adapters"),
+}
+__all__ = sorted(_EXPORTS)
+__getattr__, __dir__ = lazy_exports(__name__, _EXPORTS)
 
 if TYPE_CHECKING:
-    from vlkit.retrieval.embeddings import Embedder, SentenceTransformerEmbedder
-    from vlkit.retrieval.index import DocumentIndex, DocumentInfo, FileResult, IngestSummary
     from vlkit.retrieval.adapters import KnowledgeBaseRetriever, KnowledgeBaseVectorStore
-    from vlkit.retrieval.embeddings import make_embedder
-    from vlkit.retrieval.multilingual import USEEmbedder
-    from vlkit.retrieval.qa import Answer, DocumentQA
-    from vlkit.retrieval.ingest.files import SUPPORTED_SUFFIXES
-    from vlkit.retrieval.pages import SourcePage
+    from vlkit.retrieval.embedders import Embedder, SentenceTransformerEmbedder, USEEmbedder, make_embedder
+    from vlkit.retrieval.index import DocumentIndex, DocumentInfo
+    from vlkit.retrieval.ingest import FileResult, IngestSummary
     from vlkit.retrieval.protocols import SearchableIndex
-    from vlkit.retrieval.readers import PageReader
-    from vlkit.retrieval.rerank import VLMReranker
-    from vlkit.retrieval.search import HybridSearcher, Reranker
-
-_LAZY = {
-    "DocumentIndex": "index", "DocumentInfo": "index", "IngestSummary": "index", "FileResult": "index",
-    "Embedder": "embeddings", "SentenceTransformerEmbedder": "embeddings",
-    "PageReader": "readers", "SourcePage": "pages", "SearchableIndex": "protocols",
-    "SUPPORTED_SUFFIXES": "ingest.files",
-    "HybridSearcher": "search", "Reranker": "search", "VLMReranker": "rerank", "DocumentQA": "qa", "Answer": "qa",
-    "KnowledgeBaseRetriever": "adapters", "KnowledgeBaseVectorStore": "adapters",
-    "USEEmbedder": "multilingual", "make_embedder": "embeddings",
-}
-
-
-def __getattr__(name: str) -> Any:
-    if name in _LAZY:
-        from importlib import import_module
-
-        return getattr(import_module(f"vlkit.retrieval.{_LAZY[name]}"), name)
-    raise AttributeError(f"module 'vlkit.retrieval' has no attribute {name!r}")
+    from vlkit.retrieval.qa import Answer, DocumentQA
+    from vlkit.retrieval.search import HybridSearcher, Reranker, VLMReranker
+    from vlkit.retrieval.types import Chunk, PageHit, PageText

@@ -34,7 +34,8 @@ from langchain_core.retrievers import BaseRetriever
 from langchain_core.vectorstores import VectorStore
 from pydantic import ConfigDict, Field
 
-from vlkit.retrieval.embeddings import Embedder, normalize_rows
+from vlkit.errors import InvalidArgumentError
+from vlkit.retrieval.embedders import Embedder, normalize_rows
 from vlkit.retrieval.protocols import SearchableIndex
 from vlkit.retrieval.search import HybridSearcher
 from vlkit.retrieval.types import Chunk, PageHit
@@ -130,7 +131,9 @@ class KnowledgeBaseVectorStore(VectorStore):
         metas = list(metadatas) if metadatas is not None else [{} for _ in texts]
         ids = [i if i else str(uuid.uuid4()) for i in ids] if ids is not None else [str(uuid.uuid4()) for _ in texts]
         if len(metas) != len(texts) or len(ids) != len(texts):
-            raise ValueError(f"{len(texts)} texts, {len(metas)} metadatas and {len(ids)} ids do not match")
+            raise InvalidArgumentError(
+                f"{len(texts)} texts, {len(metas)} metadatas and {len(ids)} ids do not match; give one of each per text"
+            )
         self._texts.upsert(ids, texts, metas, self.index.embedder.embed(texts))
         return ids
 
@@ -187,7 +190,7 @@ class KnowledgeBaseVectorStore(VectorStore):
         """
         if index is None:
             if path is None:
-                raise ValueError("from_texts needs path= (an index folder) or index=")
+                raise InvalidArgumentError("from_texts needs path= (an index folder) or index=")
             from vlkit.retrieval.index import DocumentIndex
 
             index = DocumentIndex(path, embedder=LangChainEmbedder(embedding) if embedding is not None else None,

@@ -190,7 +190,7 @@ def _average(rows: list[tuple[Sequence[PageKey], set[PageKey]]]) -> Metrics:
 def score_rankings(questions: Sequence[EvalQuestion], rankings: Sequence[Sequence[PageKey]]) -> EvalReport:
     """Metrics for given rankings (one best-first list of ``(file, page)`` per question)."""
     if len(questions) != len(rankings):
-        raise ValueError(f"{len(questions)} questions but {len(rankings)} rankings")
+        raise InvalidArgumentError(f"{len(questions)} questions but {len(rankings)} rankings; give one ranking per question")
     rows = [(list(r), q.gold) for q, r in zip(questions, rankings)]
     groups: dict[str, list[int]] = {}
     types: dict[str, list[int]] = {}

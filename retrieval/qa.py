@@ -2,21 +2,20 @@
 
 ``DocumentQA`` retrieves the best pages (:class:`~vlkit.retrieval.search.HybridSearcher`), shows
 the chat model the page **images** (at most ``max_images``, each scaled to at most
-``image_max_pixels`` — the visual-token budget: 768 tokens of Qwen2-VL's 28×28 pixels each,
-from :mod:`vlkit.models.families`) together
-with every retrieved page's text, and asks for an answer that cites ``[file p.N]``. The prompt is
-package data (``prompts/qa_en.txt``, ``prompts/qa_zh.txt``), picked by the question's script.
+``image_tokens`` visual tokens of the answering model's own family, asked through
+:func:`vlkit.vision.pixels_for_tokens`) together with every retrieved page's text, and asks for an
+answer that cites ``[file p.N]``. The prompt is package data (``prompts/qa_en.txt``,
+``prompts/qa_zh.txt``), picked by the question's script.
 
 When nothing relevant is retrieved the model is **not called**: the answer says the documents do
 not contain it. "Relevant" means a page's ``scores["relevance"]`` — the larger of its best dense
-cosine similarity and its lexical coverage of the question — reaches ``min_relevance``
-(default 0.2). Measured on the bundled eval set with the multilingual USE embedder: the 52
-answerable questions' best page scores 0.23–0.8, eight off-topic questions (English and Chinese)
-0.08–0.16. With the English-only all-MiniLM-L6-v2 off-topic *Chinese* questions reach 0.4–0.47
-(it cannot read them), so no threshold separates them there: use a multilingual embedder.
+cosine similarity and its lexical coverage of the question — reaches ``min_relevance``. The default
+separates answerable from off-topic questions on the bundled eval set with the multilingual USE
+embedder (the scores are in ``benchmarks/README.md``); an English-only embedder cannot read Chinese
+questions, and no threshold separates them there: use a multilingual embedder.
 
 ``rerank="vlm"`` lets the same chat model reorder the best pages first
-(:class:`~vlkit.retrieval.rerank.VLMReranker`): the page images the answer sees are then the ones
+(:class:`~vlkit.retrieval.search.VLMReranker`): the page images the answer sees are then the ones
 the model judged most useful, not just the search's first two — at the price of one more model call.
 
 Example::
@@ -40,15 +39,14 @@ from typing import Any
 from langchain_core.language_models import BaseChatModel
 from langchain_core.messages import HumanMessage, SystemMessage
 
+from vlkit.documents.script import is_chinese
 from vlkit.errors import InvalidArgumentError
-from vlkit.models.families import FAMILIES
-from vlkit.retrieval.page_blocks import image_block
+from vlkit.retrieval._page_blocks import MIN_IMAGE_PIXELS, PageImageBudget
 from vlkit.retrieval.protocols import SearchableIndex
-from vlkit.retrieval.script import is_chinese
 from vlkit.retrieval.search import HybridSearcher, Reranker
 from vlkit.retrieval.types import PageHit
 
-__all__ = ["Answer", "DocumentQA", "NOT_FOUND", "DEFAULT_IMAGE_MAX_PIXELS", "RERANK_CHOICES", "is_chinese"]
+__all__ = ["Answer", "DocumentQA", "NOT_FOUND", "PAGE_IMAGE_TOKENS", "RERANK_CHOICES", "is_chinese"]
 
 logger = logging.getLogger(__name__)
 
@@ -58,14 +56,8 @@ NOT_FOUND = {
 }
 """What :meth:`DocumentQA.ask` answers, without calling the model, when no page is relevant."""
 
-_BUDGET_FAMILY = FAMILIES["qwen2_vl"]
-"""Page images are budgeted in Qwen2-VL's visual tokens (the smallest factor: a Qwen3-VL model spends
-fewer tokens on the same pixels, never more)."""
 PAGE_IMAGE_TOKENS = 768
-"""Default visual tokens per page image sent to the model."""
-DEFAULT_IMAGE_MAX_PIXELS = PAGE_IMAGE_TOKENS * _BUDGET_FAMILY.factor ** 2
-MIN_IMAGE_PIXELS = _BUDGET_FAMILY.factor ** 2
-"""One visual token: the smallest ``image_max_pixels`` that shows anything."""
+"""Default visual tokens per page image sent to the model, in the answering model's own tokens."""
 
 _CITATION = re.compile(r"\[([^\[\]]+?) p\.(\d+)\]")
 
@@ -96,41 +88,51 @@ class DocumentQA:
     """Answers questions from an index with a LangChain chat model that takes image blocks.
 
     Args:
-        chat_model: any ``BaseChatModel`` accepting LangChain v1 image blocks (``ChatQwenVL``).
+        model: any ``BaseChatModel`` accepting LangChain v1 image blocks (``ChatQwenVL``).
         index: a :class:`~vlkit.retrieval.index.DocumentIndex`.
         k: pages retrieved and given to the model as text.
         max_images: how many of those pages (the best ones) are also shown as images.
-        image_max_pixels: larger page images are scaled down to this many pixels (sent as base64);
-            smaller ones are sent as ``file://`` URLs.
+        image_tokens: page images are scaled down to cost at most this many visual tokens of
+            ``model`` (its family read from it, or ``family``; a model whose family cannot be told
+            is budgeted in the smallest tokens, 28×28 pixels). Scaled images go as base64, smaller ones
+            as ``file://`` URLs.
+        image_max_pixels: the same limit in pixels instead of tokens (overrides ``image_tokens``).
+        family: ``qwen2_vl`` / ``qwen2_5_vl`` / ``qwen3_vl`` when ``model`` cannot tell its own
+            (a model on a server that is not a ChatQwenVL with ``family=``).
         min_relevance: below this best ``scores["relevance"]`` the model is not called.
         searcher: a configured :class:`HybridSearcher` (default: one over ``index``).
         rerank: reorder the retrieved pages before answering: ``None`` (default, the fused order),
-            ``"vlm"`` (:class:`~vlkit.retrieval.rerank.VLMReranker` with this ``chat_model``: one more
+            ``"vlm"`` (:class:`~vlkit.retrieval.search.VLMReranker` with this ``model``: one more
             model call per question, over the best ``max(k, 5)`` pages), or any
             :class:`~vlkit.retrieval.search.Reranker`. With your own ``searcher``, give it the reranker instead.
     """
 
     def __init__(
         self,
-        chat_model: BaseChatModel,
+        model: BaseChatModel,
         index: SearchableIndex,
         *,
         k: int = 4,
         max_images: int = 2,
-        image_max_pixels: int = DEFAULT_IMAGE_MAX_PIXELS,
+        image_tokens: int = PAGE_IMAGE_TOKENS,
+        image_max_pixels: int | None = None,
+        family: str | None = None,
         min_relevance: float = 0.2,
         searcher: HybridSearcher | None = None,
         rerank: str | Reranker | None = None,
     ) -> None:
-        if k < 1 or max_images < 0 or image_max_pixels < MIN_IMAGE_PIXELS:
+        pixels = MIN_IMAGE_PIXELS if image_max_pixels is None else image_max_pixels
+        if k < 1 or max_images < 0 or pixels < MIN_IMAGE_PIXELS or image_tokens < 1:
             raise InvalidArgumentError(
-                f"k={k}, max_images={max_images}, image_max_pixels={image_max_pixels}: need k >= 1, "
-                f"max_images >= 0 and image_max_pixels >= {MIN_IMAGE_PIXELS} (one visual token)"
+                f"k={k}, max_images={max_images}, image_max_pixels={image_max_pixels}, image_tokens={image_tokens}: "
+                f"need k >= 1, max_images >= 0 and image_max_pixels >= {MIN_IMAGE_PIXELS} (one visual token), "
+                "image_tokens >= 1"
             )
-        self.chat_model, self.index = chat_model, index
-        self.k, self.max_images, self.image_max_pixels = k, max_images, image_max_pixels
+        self.model, self.index = model, index
+        self.k, self.max_images, self.image_tokens, self.family = k, max_images, image_tokens, family
+        self._images = PageImageBudget(model, image_tokens, image_max_pixels, family)
         self.min_relevance = min_relevance
-        reranker, depth = _reranker(rerank, chat_model, k)
+        reranker, depth = _reranker(rerank, model, k, family)
         if searcher is not None and reranker is not None:
             raise InvalidArgumentError(
                 "DocumentQA got both searcher= and rerank=; pass the reranker to your searcher "
@@ -139,6 +141,12 @@ class DocumentQA:
         self.searcher = searcher or HybridSearcher(index, reranker=reranker, rerank_depth=depth)
 
     # ------------------------------------------------------------------ public
+    @property
+    def image_max_pixels(self) -> int:
+        """Pixels each page image is scaled down to: ``image_max_pixels`` when given, else ``image_tokens``
+        of the answering model's tokens (asked of the model on first use)."""
+        return self._images.max_pixels
+
     def retrieve(self, question: str) -> list[PageHit]:
         """The pages an answer would use: top ``k`` that clear ``min_relevance`` (maybe none)."""
         hits = self.searcher.search(question, k=self.k)
@@ -155,7 +163,7 @@ class DocumentQA:
         for i, hit in enumerate(pages):
             content.append({"type": "text", "text": f"Source {hit.citation}:\n{hit.text.strip()}\n"})
             if i < self.max_images and hit.image_path:
-                block = image_block(Path(hit.image_path), self.image_max_pixels)
+                block = self._images.block(Path(hit.image_path))
                 if block is not None:
                     content.append(block)
         label = "问题" if lang == "zh" else "Question"
@@ -167,7 +175,7 @@ class DocumentQA:
         pages = self.retrieve(question)
         if not pages:
             return Answer(NOT_FOUND["zh" if is_chinese(question) else "en"], [])
-        reply = self.chat_model.invoke(self.messages(question, pages))
+        reply = self.model.invoke(self.messages(question, pages))
         return Answer(_text_of(reply.content), pages)
 
     def stream(self, question: str) -> Iterator[str | list[PageHit]]:
@@ -186,7 +194,7 @@ class DocumentQA:
             yield NOT_FOUND["zh" if is_chinese(question) else "en"]
             yield []
             return
-        for chunk in self.chat_model.stream(self.messages(question, pages)):
+        for chunk in self.model.stream(self.messages(question, pages)):
             text = _text_of(chunk.content)
             if text:
                 yield text
@@ -197,17 +205,19 @@ RERANK_CHOICES = ("vlm",)
 """The names ``DocumentQA(rerank=...)`` accepts besides ``None`` and a :class:`Reranker` instance."""
 
 
-def _reranker(rerank: str | Reranker | None, chat_model: BaseChatModel, k: int) -> tuple[Reranker | None, int]:
+def _reranker(
+    rerank: str | Reranker | None, model: BaseChatModel, k: int, family: str | None = None
+) -> tuple[Reranker | None, int]:
     """The reranker ``rerank`` names and how many fused pages it should see."""
     if rerank is None:
         return None, k
     if isinstance(rerank, Reranker):
         return rerank, max(k, 20)
     if rerank == "vlm":
-        from vlkit.retrieval.rerank import VLMReranker
+        from vlkit.retrieval.search import VLMReranker
 
         top_n = max(k, 5)
-        return VLMReranker(chat_model, top_n=top_n), top_n
+        return VLMReranker(model, top_n=top_n, family=family), top_n
     hint = (" (no cross-encoder is available offline: no installable package ships one's weights)"
             if rerank == "cross-encoder" else "")
     raise InvalidArgumentError(

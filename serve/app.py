@@ -10,16 +10,19 @@ Example:
     from vlkit.serve.app import ServeConfig, create_app
     from vlkit.serve.engine import Engine
 
+    from vlkit.serve.server import listen, run
+
     engine = Engine(ChatQwenVL(model="Qwen/Qwen2-VL-2B-Instruct"), name="qwen2-vl")
     engine.load()
-    app = create_app(engine, ServeConfig())   # uvicorn.run(app, port=8000)
+    app = create_app(engine, ServeConfig())
+    run(app, listen("127.0.0.1", 8000), app.state.runner)   # Ctrl-C cancels running generations, exits cleanly
     ```
 """
 
 import asyncio
+import contextlib
 import hmac
 import logging
-import time
 from typing import Any, AsyncIterator
 
 from pydantic import BaseModel, ConfigDict, Field
@@ -27,9 +30,10 @@ from pydantic import BaseModel, ConfigDict, Field
 from vlkit.errors import UserError
 from vlkit.extras import require
 from vlkit.serve import responses
-from vlkit.serve.engine import Engine, Event, Job
-from vlkit.serve.limits import Limiter, Ticket
+from vlkit.serve.engine import Engine
+from vlkit.serve.limits import Limiter
 from vlkit.serve.metrics import Metrics
+from vlkit.serve.runner import Runner
 from vlkit.serve.schemas import APIError, ChatCompletionRequest, parse_body
 
 __all__ = ["ServeConfig", "create_app", "read_body"]
@@ -64,9 +68,10 @@ def create_app(engine: Engine, config: ServeConfig, *, kb: Any = None) -> Any:
     limiter = Limiter(config.max_concurrency, config.queue)
     metrics = Metrics(gauges={
         "queue_depth": lambda: limiter.waiting, "active_generations": lambda: limiter.active,
-        "context_tokens": lambda: engine.context,
+        "context_tokens": lambda: engine.context or 0,
     })  # fmt: skip
-    app.state.engine, app.state.limiter, app.state.metrics, app.state.config = engine, limiter, metrics, config
+    runner = Runner(engine, limiter, metrics)
+    app.state.engine, app.state.runner, app.state.metrics, app.state.config = engine, runner, metrics, config
 
     def error_response(exc: APIError, route: str) -> Any:
         metrics.request(route, exc.status)
@@ -124,11 +129,7 @@ def create_app(engine: Engine, config: ServeConfig, *, kb: Any = None) -> Any:
     async def chat_completions(request: Request) -> Any:
         route = "/v1/chat/completions"
         authorize(request)
-        try:
-            ticket = limiter.admit()
-        except APIError:
-            metrics.reject("queue_full")
-            raise
+        ticket = runner.admit()
         handed_over = False
         try:
             raw = await read_body(request, config.max_body_bytes)
@@ -136,33 +137,33 @@ def create_app(engine: Engine, config: ServeConfig, *, kb: Any = None) -> Any:
             if req.model != engine.name:
                 raise APIError(404, f"The model `{req.model}` does not exist; this server serves `{engine.name}` "
                                "(GET /v1/models)", param="model")  # fmt: skip
-            gone = await _until_done_or_gone(request, ticket.acquire())
-            if gone:
+            job = await _unless_gone(request, engine.job(req))
+            if job is _GONE:
                 return _client_gone(metrics)
-            started = time.monotonic()
-            job = await engine.job(req)
-            job.started = started
-            events = engine.start(job, asyncio.get_running_loop())
-            first = await _first_event(request, job, events)
-            if first is None:
-                _finish(job, metrics, limiter, completion=job.chunks, cancelled=True)
-                return _client_gone(metrics)
-            if first.kind == "error":
-                raise _as_api_error(first.error, req)
-            if req.stream:
-                handed_over = True
-                body = _stream(req, engine, job, first, events, ticket, metrics, limiter)
-                metrics.request(route, 200)
-                return StreamingResponse(body, media_type="text/event-stream",
-                                         headers={"Cache-Control": "no-cache", "X-Accel-Buffering": "no"})  # fmt: skip
-            answer = responses.Answer(model=engine.name)
-            usage = await _collect(request, job, first, events, answer)
-            if usage is None:
-                _finish(job, metrics, limiter, completion=job.chunks, cancelled=True)
-                return _client_gone(metrics)
-            _finish(job, metrics, limiter, completion=usage["completion_tokens"], cancelled=False)
+            chunks = runner.run(ticket, job)  # the one path: slot, count, generation, metrics, release
+            try:
+                first = await _unless_gone(request, anext(chunks, None))
+                if first is _GONE:  # the run was cancelled where it waited: slot released, generation stopped
+                    return _client_gone(metrics)
+                answer = responses.Answer(model=engine.name)
+                if req.stream:
+                    handed_over = True  # the body generator closes the run
+                    body = _stream(req, answer, first, chunks, job)
+                    metrics.request(route, 200)
+                    return StreamingResponse(body, media_type="text/event-stream",
+                                             headers={"Cache-Control": "no-cache", "X-Accel-Buffering": "no"})  # fmt: skip
+                usage = None
+                chunk = first
+                while chunk is not None:
+                    usage = _apply(chunk, answer, job) or usage
+                    chunk = await _unless_gone(request, anext(chunks, None))
+                    if chunk is _GONE:
+                        return _client_gone(metrics)
+            finally:
+                if not handed_over:
+                    await chunks.aclose()
             metrics.request(route, 200)
-            return JSONResponse(responses.completion(answer, usage))
+            return JSONResponse(responses.completion(answer, usage or responses.usage(job.prompt_tokens, 0, 0)))
         finally:
             if not handed_over:
                 ticket.release()
@@ -170,12 +171,14 @@ def create_app(engine: Engine, config: ServeConfig, *, kb: Any = None) -> Any:
     if kb is not None:
         from vlkit.serve.kb import add_kb_routes
 
-        add_kb_routes(app, kb, authorize=authorize, read=lambda r: read_body(r, config.max_body_bytes))
+        add_kb_routes(app, kb, runner, authorize=authorize, read=lambda r: read_body(r, config.max_body_bytes))
 
     @app.api_route("/v1/{path:path}", methods=["GET", "POST", "PUT", "PATCH", "DELETE"])
     async def unknown(path: str) -> Any:  # before the UI's mount at "/", which would answer in its own shape
-        raise APIError(404, f"no route /v1/{path[:200]}: this server has POST /v1/chat/completions, GET /v1/models"
-                       + (", POST /v1/kb/search, POST /v1/kb/ask" if kb is not None else ""))
+        kb_routes = ", POST /v1/kb/search, POST /v1/kb/ask" if kb is not None else ""
+        routes = f"POST /v1/chat/completions, GET /v1/models{kb_routes}"
+        hint = "" if kb is not None or not path.startswith("kb/") else " (the knowledge base needs a document index)"
+        raise APIError(404, f"no route /v1/{path[:200]}: this server has {routes}{hint}")
 
     return app
 
@@ -197,6 +200,10 @@ async def read_body(request: Any, limit: int) -> bytes:
     return b"".join(chunks)
 
 
+_GONE: Any = object()
+"""What :func:`_unless_gone` returns when the client disconnected first."""
+
+
 async def _wait_disconnect(request: Any) -> None:
     while True:
         message = await request.receive()
@@ -204,8 +211,8 @@ async def _wait_disconnect(request: Any) -> None:
             return
 
 
-async def _until_done_or_gone(request: Any, awaitable: Any) -> bool:
-    """Await ``awaitable``; True (and it cancelled) if the client disconnects first."""
+async def _unless_gone(request: Any, awaitable: Any) -> Any:
+    """The result of ``awaitable``, or :data:`_GONE` (and ``awaitable`` cancelled) if the client disconnects first."""
     task = asyncio.ensure_future(awaitable)
     watcher = asyncio.ensure_future(_wait_disconnect(request))
     try:
@@ -213,39 +220,13 @@ async def _until_done_or_gone(request: Any, awaitable: Any) -> bool:
     finally:
         watcher.cancel()
     if task in done:
-        task.result()
-        return False
+        return task.result()
     task.cancel()
-    return True
+    await asyncio.wait({task})  # the cancelled run unwinds (stops its generation, releases its slot) first
+    return _GONE
 
 
-async def _first_event(request: Any, job: Job, events: asyncio.Queue[Event]) -> Event | None:
-    """The generation's first event, or None (generation cancelled) if the client leaves before it."""
-    getter = asyncio.ensure_future(events.get())
-    gone = await _until_done_or_gone(request, getter)
-    if gone:
-        job.cancel.set()
-        return None
-    return getter.result()
-
-
-async def _collect(request: Any, job: Job, first: Event, events: asyncio.Queue[Event],
-                   answer: responses.Answer) -> dict[str, Any] | None:  # fmt: skip
-    event: Event | None = first
-    usage = None
-    while True:
-        assert event is not None
-        if event.kind == "error":
-            raise _as_api_error(event.error, None)
-        if event.kind == "end":
-            return usage
-        usage = _apply(event.chunk, answer, job) or usage
-        event = await _first_event(request, job, events)
-        if event is None:
-            return None
-
-
-def _apply(chunk: Any, answer: responses.Answer, job: Job) -> dict[str, Any] | None:
+def _apply(chunk: Any, answer: responses.Answer, job: Any) -> dict[str, Any] | None:
     """Fold one model chunk into ``answer``; the usage dict when this chunk carries it."""
     text = chunk.content if isinstance(chunk.content, str) else ""
     deltas, extra = answer.tools.add(list(chunk.tool_call_chunks or []))
@@ -254,61 +235,43 @@ def _apply(chunk: Any, answer: responses.Answer, job: Job) -> dict[str, Any] | N
         answer.finish_reason = chunk.response_metadata["finish_reason"]
     if chunk.usage_metadata:
         meta = chunk.usage_metadata
-        return responses.usage(meta["input_tokens"], meta["output_tokens"], job.image_tokens)
+        return responses.usage(meta["input_tokens"], meta["output_tokens"], job.image_tokens, job.video_tokens)
     return None
 
 
-async def _stream(req: ChatCompletionRequest, engine: Engine, job: Job, first: Event, events: asyncio.Queue[Event],
-                  ticket: Ticket, metrics: Metrics, limiter: Limiter) -> AsyncIterator[bytes]:  # fmt: skip
-    answer = responses.Answer(model=engine.name)
+async def _stream(req: ChatCompletionRequest, answer: responses.Answer, first: Any, chunks: AsyncIterator[Any],
+                  job: Any) -> AsyncIterator[bytes]:  # fmt: skip
+    """The SSE body. The run ends with it: closing this generator (the client left) closes ``chunks``."""
     include_usage = bool(req.stream_options and req.stream_options.include_usage)
-    finished = False
     usage = None
-    try:
+    async with contextlib.aclosing(chunks):
         yield responses.sse(responses.chunk(answer, {"role": "assistant", "content": ""}, with_usage_field=include_usage))
-        event = first
-        while event.kind == "chunk":
-            chunk = event.chunk
-            deltas, extra = answer.tools.add(list(chunk.tool_call_chunks or []))
-            text = (chunk.content if isinstance(chunk.content, str) else "") + extra
-            answer.text += text
-            if text or deltas:
-                delta: dict[str, Any] = {}
-                if text:
-                    delta["content"] = text
-                if deltas:
-                    delta["tool_calls"] = deltas
-                yield responses.sse(responses.chunk(answer, delta, with_usage_field=include_usage))
-            if chunk.response_metadata.get("finish_reason"):
-                answer.finish_reason = chunk.response_metadata["finish_reason"]
-            if chunk.usage_metadata:
-                usage = responses.usage(chunk.usage_metadata["input_tokens"], chunk.usage_metadata["output_tokens"],
-                                        job.image_tokens)  # fmt: skip
-            event = await events.get()
-        if event.kind == "error":
-            error = _as_api_error(event.error, req)
-            yield responses.sse(error.body())
+        chunk = first
+        try:
+            while chunk is not None:
+                deltas, extra = answer.tools.add(list(chunk.tool_call_chunks or []))
+                text = (chunk.content if isinstance(chunk.content, str) else "") + extra
+                answer.text += text
+                if text or deltas:
+                    delta: dict[str, Any] = {}
+                    if text:
+                        delta["content"] = text
+                    if deltas:
+                        delta["tool_calls"] = deltas
+                    yield responses.sse(responses.chunk(answer, delta, with_usage_field=include_usage))
+                if chunk.response_metadata.get("finish_reason"):
+                    answer.finish_reason = chunk.response_metadata["finish_reason"]
+                if chunk.usage_metadata:
+                    usage = responses.usage(chunk.usage_metadata["input_tokens"], chunk.usage_metadata["output_tokens"],
+                                            job.image_tokens, job.video_tokens)  # fmt: skip
+                chunk = await anext(chunks, None)
+        except APIError as exc:  # mid-answer: the status is sent, so the error is an event (as vLLM does)
+            yield responses.sse(exc.body())
         else:
             yield responses.sse(responses.chunk(answer, {}, answer.finish_reason or "stop", with_usage_field=include_usage))
             if include_usage and usage is not None:
                 yield responses.sse({**responses.chunk(answer, None), "usage": usage})
         yield responses.sse("[DONE]")
-        finished = True
-    finally:
-        if not finished:
-            job.cancel.set()
-        completion = usage["completion_tokens"] if usage else job.chunks
-        _finish(job, metrics, limiter, completion=completion, cancelled=not finished)
-        ticket.release()
-
-
-def _finish(job: Job, metrics: Metrics, limiter: Limiter, *, completion: int, cancelled: bool) -> None:
-    seconds = time.monotonic() - job.started
-    ttft = job.first_token - job.started if job.first_token is not None else None
-    metrics.generation(prompt=job.prompt_tokens, completion=completion, images=job.image_tokens, ttft=ttft,
-                       seconds=seconds, cancelled=cancelled)  # fmt: skip
-    if not cancelled:
-        limiter.record_duration(seconds)
 
 
 def _client_gone(metrics: Metrics) -> Any:
@@ -316,19 +279,3 @@ def _client_gone(metrics: Metrics) -> Any:
 
     metrics.request("/v1/chat/completions", 499)
     return Response(status_code=499)
-
-
-def _as_api_error(exc: BaseException | None, req: ChatCompletionRequest | None) -> APIError:
-    """An exception from the generation thread as an API error: user-fixable → 400, else logged 500."""
-    from vlkit.errors import UserError
-
-    if isinstance(exc, APIError):
-        return exc
-    if isinstance(exc, UserError):
-        return APIError(400, str(exc))
-    constrained = req is not None and (req.tools or (req.response_format and req.response_format.type != "text"))
-    if constrained and isinstance(exc, (ValueError, TypeError, RuntimeError)):
-        param = "tools" if req is not None and req.tools else "response_format"
-        return APIError(400, f"the {param} schema cannot be enforced: {exc}", param=param)
-    log.error("generation failed", exc_info=exc)
-    return APIError(500, f"internal error during generation ({type(exc).__name__}); see the server log")

@@ -9,13 +9,14 @@ from __future__ import annotations
 
 import asyncio
 import math
-from dataclasses import dataclass
-from typing import Any
 
-from vlkit.models.images import resized_size, visual_budget
+from vlkit.models import TokenCount
 from vlkit.serve.schemas import APIError
+from vlkit.vision.families import FamilySpec
 
-__all__ = ["Limiter", "Ticket", "ImageCost", "image_costs", "check_context"]
+from vlkit.errors import ContextOverflowError, Words
+
+__all__ = ["Limiter", "Ticket", "check_context"]
 
 
 class Limiter:
@@ -51,7 +52,8 @@ class Limiter:
 
 
 class Ticket:
-    """One admitted request: ``async with ticket.slot():`` runs it; :meth:`release` when it is done."""
+    """One admitted request: :meth:`acquire` waits for a generation slot; :meth:`release` (any number of
+    times) when the request is done, whether or not it ran."""
 
     def __init__(self, limiter: Limiter) -> None:
         self.limiter = limiter
@@ -73,50 +75,55 @@ class Ticket:
         self.limiter.admitted -= 1
 
 
-@dataclass
-class ImageCost:
-    """What one image costs in visual tokens at the budget it will be resized to."""
-
-    size: tuple[int, int]
-    resized: tuple[int, int]
-    tokens: int
-
-
-def image_costs(images: list[Any], family: Any, device: str, min_pixels: int | None, max_pixels: int | None) -> list[ImageCost]:
-    """Visual tokens per image, from header sizes only (no pixel decoded), with the backend's resize rule."""
-    costs = []
-    for image in images:
-        low, high = visual_budget(family, device, min_pixels=image.min_pixels or min_pixels,
-                                  max_pixels=image.max_pixels or max_pixels)  # fmt: skip
-        width, height = image.size
-        w, h = resized_size(family, width, height, low, high)
-        costs.append(ImageCost((width, height), (w, h), family.tokens_for(h, w)))
-    return costs
-
-
-def check_context(prompt_tokens: int, costs: list[ImageCost], max_tokens: int, context: int, family: Any,
+def check_context(count: TokenCount, max_tokens: int, context: int, family: FamilySpec | None,
                   explicit_max_tokens: bool) -> None:  # fmt: skip
-    """A 400 when prompt + ``max_tokens`` exceed the context, saying what each image costs and which
-    ``max_pixels`` would fit (images share the room left by the text and ``max_tokens`` equally)."""
-    needed = prompt_tokens + (max_tokens if explicit_max_tokens else 1)
-    if needed <= context:
+    """:class:`~vlkit.errors.ContextOverflowError` when prompt + ``max_tokens`` exceed the context, saying
+    what the text and each image cost and what to lower — in each surface's words (``max_tokens`` /
+    ``max_pixels`` over HTTP, "Max tokens" / "Visual budget" in the web UI).
+
+    It blames what is too large: ``max_tokens`` when the prompt alone fits; else the images, with the
+    budget that fits (they share the room the text and ``max_tokens`` leave equally); the text only when
+    it alone leaves no room for them."""
+    answer = max_tokens if explicit_max_tokens else 1
+    if count.prompt_tokens + answer <= context:
         return
-    image_tokens = sum(c.tokens for c in costs)
-    text_tokens = prompt_tokens - image_tokens
-    parts = [f"this request needs {prompt_tokens} prompt tokens"]
-    if costs:
-        each = ", ".join(f"{c.size[0]}x{c.size[1]} → {c.resized[0]}x{c.resized[1]} = {c.tokens}" for c in costs)
-        parts.append(f" ({len(costs)} image(s): {each} tokens; {text_tokens} text tokens)")
+    images = count.images
+    fixed = count.prompt_tokens - count.image_tokens  # text, and videos, which keep their budget here
+    text_tokens = fixed - count.video_tokens
+    parts: list[object] = [f"this request needs {count.prompt_tokens} prompt tokens"]
+    if images:
+        each = ", ".join(f"{c.size[0]}x{c.size[1]} → {c.resized[0]}x{c.resized[1]} = {c.tokens}" for c in images)
+        parts.append(f" ({len(images)} image(s): {each} tokens; {text_tokens} text tokens)")
     if explicit_max_tokens:
-        parts.append(f" + max_tokens {max_tokens}")
-    parts.append(f", more than the model's context of {context} tokens")
-    room = context - text_tokens - (max_tokens if explicit_max_tokens else 1)
-    if costs and room >= 4 * len(costs):
-        per_image = room // len(costs)
-        pixels = per_image * family.factor * family.factor
-        parts.append(f"; send the images with max_pixels={pixels} ({per_image} tokens each) to fit")
-    elif costs:
-        parts.append("; the text alone leaves no room for the images: shorten it or lower max_tokens")
+        parts += [" + ", MAX_TOKENS, f" {max_tokens}"]
+    parts.append(f", more than the model's context of {context} tokens; ")
+    per_image = (context - fixed - answer) // len(images) if images else 0
+    shrink = images and family is not None and per_image >= 4
+    if count.prompt_tokens < context:  # the prompt fits: only the answer's budget is too large
+        parts += ["lower ", MAX_TOKENS, f" to {context - count.prompt_tokens} or less"]
+        if shrink:
+            parts += [", or ", _fit_images(per_image, family)]
+    elif shrink:
+        parts.append(_fit_images(per_image, family))
+    elif images and context - fixed - 1 >= 4 * len(images):  # they would fit beside a shorter answer
+        parts += [MAX_TOKENS, f" {max_tokens} leaves no room for the images: lower it, then the images' budget"]
+    elif images:
+        parts.append(f"the text alone ({text_tokens} tokens) leaves no room for the images: shorten it")
     else:
-        parts.append("; shorten the conversation or lower max_tokens")
-    raise APIError(400, "".join(parts), param="messages")
+        parts.append("shorten the conversation")
+    raise ContextOverflowError(*parts)
+
+
+MAX_TOKENS = Words(python="max_tokens", cli="--max-tokens", http="max_tokens", ui='"Max tokens"')
+"""The answer's token budget, as each surface names it."""
+
+
+def _fit_images(per_image: int, family: FamilySpec) -> Words:
+    """What makes the images fit at ``per_image`` tokens each, as each surface sets a visual budget."""
+    pixels = family.pixels_for_tokens(per_image)
+    return Words(
+        python=f"give the images max_pixels={pixels} ({per_image} tokens each) to fit",
+        cli=f"pass --max-pixels {pixels} ({per_image} tokens per image) to fit",
+        http=f"send the images with max_pixels={pixels} ({per_image} tokens each) to fit",
+        ui=f'set "Visual budget" to {per_image - per_image % 4} tokens per image or less to fit',  # its step is 4
+    )

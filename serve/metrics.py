@@ -45,6 +45,7 @@ class Metrics:
         self.prompt_tokens = 0
         self.completion_tokens = 0
         self.image_tokens = 0
+        self.video_tokens = 0
         self.cancelled = 0
         self.rejected: dict[str, int] = defaultdict(int)
         self.ttft = _Histogram(_TTFT_BUCKETS)
@@ -60,11 +61,12 @@ class Metrics:
             self.rejected[reason] += 1
 
     def generation(self, *, prompt: int, completion: int, images: int, ttft: float | None, seconds: float,
-                   cancelled: bool) -> None:  # fmt: skip
+                   cancelled: bool, videos: int = 0) -> None:  # fmt: skip
         with self._lock:
             self.prompt_tokens += prompt
             self.completion_tokens += completion
             self.image_tokens += images
+            self.video_tokens += videos
             self.cancelled += int(cancelled)
             if ttft is not None:
                 self.ttft.observe(ttft)
@@ -82,9 +84,10 @@ class Metrics:
             for name, value in self.gauges.items():
                 lines += [f"# TYPE vlkit_{name} gauge", f"vlkit_{name} {value()}"]
             for name, value, help_ in (
-                ("prompt_tokens_total", self.prompt_tokens, "Prompt tokens processed (images included)."),
+                ("prompt_tokens_total", self.prompt_tokens, "Prompt tokens processed (images and videos included)."),
                 ("completion_tokens_total", self.completion_tokens, "Tokens generated."),
-                ("image_tokens_total", self.image_tokens, "Visual tokens in prompts."),
+                ("image_tokens_total", self.image_tokens, "Visual tokens of images in prompts."),
+                ("video_tokens_total", self.video_tokens, "Visual tokens of videos in prompts."),
                 ("generations_cancelled_total", self.cancelled, "Generations stopped because the client left."),
             ):
                 lines += [f"# HELP vlkit_{name} {help_}", f"# TYPE vlkit_{name} counter", f"vlkit_{name} {value}"]

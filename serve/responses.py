@@ -23,9 +23,10 @@ def sse(data: dict[str, Any] | str) -> bytes:
     return f"data: {text}\n\n".encode()
 
 
-def usage(prompt: int, completion: int, images: int) -> dict[str, Any]:
+def usage(prompt: int, completion: int, images: int, videos: int = 0) -> dict[str, Any]:
+    """OpenAI's usage object; ``prompt_tokens_details`` splits out the visual tokens of images and videos."""
     return {"prompt_tokens": prompt, "completion_tokens": completion, "total_tokens": prompt + completion,
-            "prompt_tokens_details": {"cached_tokens": 0, "image_tokens": images}}  # fmt: skip
+            "prompt_tokens_details": {"cached_tokens": 0, "image_tokens": images, "video_tokens": videos}}  # fmt: skip
 
 
 class ToolCalls:

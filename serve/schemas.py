@@ -3,6 +3,15 @@
 Every field vLLM's ``/v1/chat/completions`` accepts that vlkit implements is here; anything else —
 an unknown field, ``n`` > 1, ``logprobs`` — is a 400 that names the field (``param``), never silently
 ignored, so a client learns at once that the server does not do what it asked.
+
+The rule for each accepted field: a field that asks for a behaviour is honoured, or refused with a 400
+when asked for in a form vlkit does not implement (``stream_options.continuous_usage_stats``, ``strict``
+tools without a forced call). A few fields only *label* a request and change no answer by their
+definition; they are accepted, and each says here what becomes of it: ``user`` (written in the server's
+log lines about the request), a message's ``name`` (passed on with the message; Qwen's chat templates do
+not render names, as under vLLM), ``response_format.json_schema.description``
+and the ``description`` keywords inside any schema (the grammar enforces the schema; the model is not
+shown it, as under vLLM's guided decoding). ``tests/serve/test_fields.py`` checks each class.
 """
 
 from __future__ import annotations
@@ -11,6 +20,8 @@ import json
 from typing import Any, Literal, Union
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+
+from vlkit.vision.limits import MAX_IMAGE_BYTES
 
 __all__ = [
     "APIError",
@@ -49,10 +60,12 @@ class _Strict(BaseModel):
 
 
 class ImageURL(_Strict):
-    url: str = Field(max_length=64 * 1024 * 1024)
+    url: str = Field(max_length=MAX_IMAGE_BYTES)
     """``data:image/…;base64,…`` or (with ``--allow-url-fetch``) an http(s) URL."""
     detail: Literal["auto", "low", "high"] | None = None
-    """Accepted for compatibility; the visual budget is ``max_pixels``."""
+    """``low``: the image is seen at most 512×512 pixels (OpenAI's low-resolution mode; never larger than the
+    budget it would otherwise get); ``auto``/``high``: the request's or the server's visual budget.
+    A ``max_pixels`` given for the image wins over ``detail``."""
     min_pixels: int | None = Field(default=None, ge=1, le=1 << 26)
     max_pixels: int | None = Field(default=None, ge=1, le=1 << 26)
 
@@ -70,7 +83,30 @@ class ImagePart(_Strict):
     max_pixels: int | None = Field(default=None, ge=1, le=1 << 26)
 
 
-Part = Union[TextPart, ImagePart]
+class VideoURL(_Strict):
+    url: str
+    """``data:video/…;base64,…`` (up to the server's ``--max-video-mb``) or, with ``--allow-url-fetch``, an
+    http(s) URL."""
+
+
+class VideoPart(_Strict):
+    """A video (vLLM's ``video_url`` part), with the sampling options of a vlkit video block."""
+
+    type: Literal["video_url"]
+    video_url: VideoURL
+    fps: float | None = Field(default=None, gt=0, le=240)
+    """Frames sampled per second of video (default 2)."""
+    max_frames: int | None = Field(default=None, ge=2, le=1 << 16)
+    start: float | None = Field(default=None, ge=0)
+    """Seconds into the video where sampling starts."""
+    end: float | None = Field(default=None, ge=0)
+    """Seconds into the video where sampling ends."""
+    min_pixels: int | None = Field(default=None, ge=1, le=1 << 26)
+    """Each frame's visual budget (as an image's)."""
+    max_pixels: int | None = Field(default=None, ge=1, le=1 << 26)
+
+
+Part = Union[TextPart, ImagePart, VideoPart]
 
 
 class FunctionCall(_Strict):
@@ -88,6 +124,8 @@ class Message(_Strict):
     role: Literal["system", "developer", "user", "assistant", "tool"]
     content: str | list[Part] | None = None
     name: str | None = Field(default=None, max_length=256)
+    """A label (the participant, or the tool of a tool message), passed on with the message; Qwen's chat
+    templates do not render it (as under vLLM)."""
     tool_calls: list[ToolCall] | None = Field(default=None, max_length=64)
     tool_call_id: str | None = Field(default=None, max_length=256)
 
@@ -102,6 +140,8 @@ class Message(_Strict):
         if isinstance(self.content, list) and self.role not in ("user", "tool"):
             if any(isinstance(p, ImagePart) for p in self.content):
                 raise ValueError(f"images are accepted in user messages, not in {self.role} messages")
+            if any(isinstance(p, VideoPart) for p in self.content):
+                raise ValueError(f"videos are accepted in user messages, not in {self.role} messages")
         return self
 
 
@@ -110,6 +150,8 @@ class FunctionDef(_Strict):
     description: str | None = None
     parameters: dict[str, Any] | None = None
     strict: bool | None = None
+    """True: the call's arguments must match ``parameters`` — guaranteed by a grammar when the call is forced
+    (``tool_choice`` ``required`` or a name); refused with ``auto``, where vlkit can validate but not force it."""
 
     @field_validator("parameters")
     @classmethod
@@ -136,8 +178,10 @@ class NamedToolChoice(_Strict):
 class JSONSchemaSpec(_Strict):
     name: str = Field(default="response", max_length=64)
     description: str | None = None
+    """A label (see the module docstring): the grammar enforces ``schema``; the model is not shown either."""
     schema_: dict[str, Any] = Field(default_factory=lambda: {"type": "object"}, alias="schema")
     strict: bool | None = None
+    """The answer always follows the schema (grammar-constrained decoding), whatever this says."""
 
     model_config = ConfigDict(extra="forbid", populate_by_name=True)
 
@@ -161,12 +205,21 @@ class ResponseFormat(_Strict):
 
 class StreamOptions(_Strict):
     include_usage: bool = False
+    """A last chunk with empty ``choices`` and the usage."""
     continuous_usage_stats: bool = False
+    """Refused when True: usage is counted once, at the end (vLLM's per-chunk usage is not implemented)."""
 
 
 class PixelBudget(_Strict):
     min_pixels: int | None = Field(default=None, ge=1, le=1 << 26)
     max_pixels: int | None = Field(default=None, ge=1, le=1 << 26)
+
+    @model_validator(mode="after")
+    def _ordered(self) -> "PixelBudget":
+        if self.min_pixels and self.max_pixels and self.min_pixels > self.max_pixels:
+            raise _Unsupported("mm_processor_kwargs", f"min_pixels {self.min_pixels} is larger than max_pixels "
+                               f"{self.max_pixels}; send min_pixels <= max_pixels")  # fmt: skip
+        return self
 
 
 class ChatCompletionRequest(_Strict):
@@ -192,7 +245,7 @@ class ChatCompletionRequest(_Strict):
     frequency_penalty: float | None = None
     presence_penalty: float | None = None
     user: str | None = Field(default=None, max_length=256)
-    """Accepted and logged nowhere (OpenAI's end-user id)."""
+    """OpenAI's end-user id: a label, written in the server's log lines about this request (cancelled, failed)."""
     mm_processor_kwargs: PixelBudget | None = None
     """vLLM's request-level image budget (what vlkit's openai backend sends)."""
 
@@ -226,6 +279,14 @@ class ChatCompletionRequest(_Strict):
             raise _Unsupported("tool_choice", "tool_choice 'required' needs tools")
         if self.tools and self.response_format is not None and self.response_format.type != "text":
             raise _Unsupported("response_format", "response_format cannot be combined with tools; send one of them")
+        if self.stream_options and self.stream_options.continuous_usage_stats:
+            raise _Unsupported("stream_options.continuous_usage_stats", "stream_options.continuous_usage_stats is "
+                               "not supported: vlkit serve reports usage once, in the last chunk (include_usage)")  # fmt: skip
+        strict = [t.function.name for t in self.tools or [] if t.function.strict]
+        if strict and self.tool_choice in (None, "auto"):
+            raise _Unsupported("tools", f"strict tools ({', '.join(strict)}) need a forced call: vlkit guarantees the "
+                               "arguments with a grammar only for tool_choice 'required' or a named tool; send one "
+                               "of those, or strict=false with 'auto'")  # fmt: skip
         return self
 
     @property
@@ -249,7 +310,9 @@ class KBAskRequest(_Strict):
 
     question: str = Field(min_length=1, max_length=4096)
     max_tokens: int | None = Field(default=None, ge=1, le=MAX_TOKENS_CAP)
+    """Most tokens of the answer (default: the server's ``--max-tokens``); with the pages it must fit the context."""
     stream: bool = False
+    """Refused when True (the answer and its citations come as one JSON object)."""
 
 
 class _Unsupported(ValueError):

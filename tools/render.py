@@ -3,7 +3,8 @@
 One browser per process, owned by one worker thread. Playwright's sync API is bound to the thread that
 started it, so every browser call is a job submitted to :class:`ChromiumWorker` and run on its thread;
 callers on any thread (the CLI, a server's thread pool, pytest) just wait for the result. Launching
-Chromium costs ~0.5-1 s, a render in the warm browser tens of ms (``benchmarks/bench_html.py``).
+Chromium costs far more than a render in the warm browser (``benchmarks/bench_html.py``), so the browser
+stays up.
 
 Two ways in:
 
@@ -49,7 +50,9 @@ __all__ = [
     "chromium_launch_options",
     "default_worker",
     "live_page",
+    "check_html",
     "render_html",
+    "render_untrusted",
 ]
 
 logger = logging.getLogger(__name__)
@@ -70,7 +73,7 @@ MAX_HTML_BYTES = 2_000_000
 MAX_RENDER_SIDE = 8192
 """Largest viewport width/height (and full-page height) rendered, in CSS pixels."""
 LAUNCH_TIMEOUT_S = 120.0
-"""Chromium gets this long to start (seconds; ~1 s on an idle machine, far more on a loaded CI box)."""
+"""Chromium gets this long to start (seconds): far more than an idle machine needs, for a loaded CI box."""
 QUEUE_TIMEOUT_S = 300.0
 """Longest wait for earlier jobs and the launch before a job starts (its own limit is separate)."""
 DEBIAN_CHROMIUM = "/usr/bin/chromium"
@@ -255,7 +258,8 @@ def _untrusted_route(route: Any) -> None:
 
 
 def _untrusted_page(worker: ChromiumWorker, browser: Any, device_scale_factor: float) -> Any:
-    """The reused JS-off page for untrusted renders (a new page per render costs ~0.5 s, reuse ~0.05 s)."""
+    """The reused JS-off page for untrusted renders (a new page per render costs several times a reused
+    page's render: ``benchmarks/README.md``)."""
     key = ("untrusted", device_scale_factor)
     page = worker.state.get(key)
     if page is None or page.is_closed():
@@ -271,6 +275,63 @@ def _untrusted_page(worker: ChromiumWorker, browser: Any, device_scale_factor: f
         context.route("**/*", _untrusted_route)
         page = worker.state[key] = context.new_page()
     return page
+
+
+def check_html(html: str, width: int, height: int, max_html_bytes: int = MAX_HTML_BYTES) -> None:
+    """Refuse a render before the browser starts: HTML over ``max_html_bytes`` or a viewport out of bounds
+    (:class:`RenderError`). Every function that renders untrusted HTML calls this first."""
+    size = len(html.encode("utf-8", "replace"))
+    if size > max_html_bytes:
+        raise RenderError(
+            f"the HTML is {size:,} bytes, over the {max_html_bytes:,}-byte limit; shorten it or raise max_html_bytes"
+        )
+    _check_size(width, height)
+
+
+def render_untrusted(
+    html: str,
+    width: int,
+    height: int,
+    capture: Callable[[Any, float], T],
+    *,
+    device_scale_factor: float = 1,
+    timeout_s: float = 15.0,
+    max_html_bytes: int = MAX_HTML_BYTES,
+    worker: ChromiumWorker | None = None,
+) -> T:
+    """Load untrusted ``html`` into the reused JS-off page (no request leaves it) and return
+    ``capture(playwright_page, timeout_ms)``, run on the browser thread. The one path for every render of
+    untrusted HTML: the size checks, the page set-up, discarding a page left in an unknown state, and the
+    typed errors (:class:`RenderError`, :class:`RenderTimeoutError`; never hangs past ``timeout_s`` + 10 s)."""
+    check_html(html, width, height, max_html_bytes)
+    timeout_ms = max(1.0, timeout_s * 1000)
+    worker = worker or default_worker()
+
+    def job(browser: Any) -> T:
+        page = _untrusted_page(worker, browser, device_scale_factor)
+        try:
+            page.set_viewport_size({"width": int(width), "height": int(height)})
+            page.set_content(html, wait_until="load", timeout=timeout_ms)
+            return capture(page, timeout_ms)
+        except BaseException:
+            # a page in an unknown state is not reused
+            worker.state.pop(("untrusted", device_scale_factor), None)
+            try:
+                page.context.close()
+            except Exception:  # noqa: BLE001
+                logger.debug("closing a failed render context failed", exc_info=True)
+            raise
+
+    try:
+        return worker.submit(job, timeout_s=timeout_s + 10.0)
+    except VlkitError:  # RenderError, BrowserUnavailableError, MissingExtraError: already typed
+        raise
+    except Exception as exc:
+        if "Timeout" in type(exc).__name__:
+            raise RenderTimeoutError(
+                f"rendering took longer than {timeout_s:.0f} s; simplify the page or raise timeout_s"
+            ) from None
+        raise RenderError(f"Chromium could not render the HTML: {str(exc).splitlines()[0]}") from None
 
 
 def render_html(
@@ -298,52 +359,21 @@ def render_html(
         img = render_html("<h1>Hello</h1>", 640, 480)
         ```
     """
-    size = len(html.encode("utf-8", "replace"))
-    if size > max_html_bytes:
-        raise RenderError(
-            f"the HTML is {size:,} bytes, over the {max_html_bytes:,}-byte limit; shorten it or raise max_html_bytes"
-        )
-    _check_size(width, height)
-    timeout_ms = max(1.0, timeout_s * 1000)
+    def capture(page: Any, timeout_ms: float) -> bytes:
+        clip = None
+        if full_page:
+            # JS is off, so ask the compositor (CDP) how tall the page is; cap huge pages
+            cdp = page.context.new_cdp_session(page)
+            content = cdp.send("Page.getLayoutMetrics")["cssContentSize"]
+            cdp.detach()
+            if content["height"] > MAX_RENDER_SIDE:
+                clip = {"x": 0, "y": 0, "width": int(width), "height": MAX_RENDER_SIDE}
+        return page.screenshot(type="png", full_page=full_page, timeout=timeout_ms, animations="disabled", clip=clip)
 
-    worker = worker or default_worker()
-
-    def job(browser: Any) -> bytes:
-        page = _untrusted_page(worker, browser, device_scale_factor)
-        try:
-            page.set_viewport_size({"width": int(width), "height": int(height)})
-            page.set_content(html, wait_until="load", timeout=timeout_ms)
-            clip = None
-            if full_page:
-                # JS is off, so ask the compositor (CDP) how tall the page is; cap huge pages
-                cdp = page.context.new_cdp_session(page)
-                content = cdp.send("Page.getLayoutMetrics")["cssContentSize"]
-                cdp.detach()
-                if content["height"] > MAX_RENDER_SIDE:
-                    clip = {"x": 0, "y": 0, "width": int(width), "height": MAX_RENDER_SIDE}
-            return page.screenshot(
-                type="png", full_page=full_page, timeout=timeout_ms, animations="disabled", clip=clip
-            )
-        except BaseException:
-            # a page in an unknown state is not reused
-            worker.state.pop(("untrusted", device_scale_factor), None)
-            try:
-                page.context.close()
-            except Exception:  # noqa: BLE001
-                logger.debug("closing a failed render context failed", exc_info=True)
-            raise
-
-    try:
-        png = worker.submit(job, timeout_s=timeout_s + 10.0)
-    except VlkitError:  # RenderError, BrowserUnavailableError, MissingExtraError: already typed
-        raise
-    except Exception as exc:
-        name = type(exc).__name__
-        if "Timeout" in name:
-            raise RenderTimeoutError(
-                f"rendering took longer than {timeout_s:.0f} s; simplify the page or raise timeout_s"
-            ) from None
-        raise RenderError(f"Chromium could not render the HTML: {str(exc).splitlines()[0]}") from None
+    png = render_untrusted(
+        html, width, height, capture, device_scale_factor=device_scale_factor, timeout_s=timeout_s,
+        max_html_bytes=max_html_bytes, worker=worker,
+    )
     return Image.open(io.BytesIO(png)).convert("RGB")
 
 

@@ -5,21 +5,17 @@ The heavy parts import lazily, so ``import vlkit`` stays fast and works without 
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from vlkit import errors
+from vlkit.lazy import lazy_exports
 
 __version__ = "0.1.0"
 
+_EXPORTS = {"ChatQwenVL": "vlkit.models"}
+
 __all__ = ["ChatQwenVL", "errors", "__version__"]
+__getattr__, __dir__ = lazy_exports(__name__, _EXPORTS)
 
 if TYPE_CHECKING:
     from vlkit.models import ChatQwenVL
-
-
-def __getattr__(name: str) -> Any:
-    if name == "ChatQwenVL":
-        from vlkit.models import ChatQwenVL
-
-        return ChatQwenVL
-    raise AttributeError(f"module 'vlkit' has no attribute {name!r}")

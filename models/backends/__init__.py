@@ -1,5 +1,5 @@
-"""Generation backends: one small interface (:class:`Backend.stream`), one file per backend."""
+"""Generation backends: one small interface (:class:`Backend`), one file per backend."""
 
-from vlkit.models.backends.base import Backend, Delta, GenerationRequest, Usage
+from vlkit.models.backends.base import Backend, Delta, GenerationRequest, ImageCount, TokenCount, Usage, VideoCount
 
-__all__ = ["Backend", "Delta", "GenerationRequest", "Usage"]
+__all__ = ["Backend", "Delta", "GenerationRequest", "ImageCount", "TokenCount", "Usage", "VideoCount"]

@@ -1,4 +1,10 @@
-"""The backend interface: a :class:`GenerationRequest` in, a stream of :class:`Delta` out."""
+"""The backend interface: a :class:`GenerationRequest` in, a stream of :class:`Delta` out.
+
+:class:`Backend` declares everything a caller needs from a runtime — count a request's tokens before
+running it, the context length, whether the weights are loaded, and :meth:`Backend.stream` — so nobody
+(``vlkit serve`` included) reaches past it. Only ``stream`` is abstract; the others have honest defaults
+("unknown", "nothing to load") that a local runtime overrides.
+"""
 
 from __future__ import annotations
 
@@ -8,7 +14,10 @@ from typing import Any, Iterator
 
 from vlkit.models.messages import Turn
 
-__all__ = ["Backend", "Delta", "GenerationRequest", "Usage"]
+__all__ = ["Backend", "Delta", "GenerationRequest", "ImageCount", "TokenCount", "Usage", "VideoCount", "VIDEO_BACKENDS"]
+
+VIDEO_BACKENDS = ("transformers", "openai")
+"""The backends vlkit ships that take video, named in the error a backend without video gives."""
 
 
 @dataclass
@@ -48,8 +57,12 @@ class GenerationRequest:
 @dataclass
 class Usage:
     input_tokens: int
+    """Prompt tokens, image and video tokens included."""
     output_tokens: int
     image_tokens: int = 0
+    """Of ``input_tokens``, the images' visual tokens."""
+    video_tokens: int = 0
+    """Of ``input_tokens``, the videos' visual tokens (Qwen3-VL's timestamp text not included)."""
 
 
 @dataclass
@@ -65,10 +78,97 @@ class Delta:
     metadata: dict[str, Any] = field(default_factory=dict)
 
 
+@dataclass(frozen=True)
+class ImageCount:
+    """What one image of a request costs, known before any pixel is decoded."""
+
+    size: tuple[int, int]
+    """``(width, height)`` as given."""
+    resized: tuple[int, int]
+    """``(width, height)`` the model sees, after the visual budget."""
+    tokens: int
+    """Visual tokens in the prompt."""
+
+
+@dataclass(frozen=True)
+class VideoCount:
+    """What one video of a request costs, known from its container header before any frame is decoded."""
+
+    size: tuple[int, int]
+    """``(width, height)`` of the source."""
+    resized: tuple[int, int]
+    """``(width, height)`` each frame is seen at, after the visual budget."""
+    frames: int
+    """Frames sampled (even: two make one temporal patch)."""
+    sampled_fps: float
+    """Frames per second of video sampled (below the asked ``fps`` when ``sparser``)."""
+    sparser: bool
+    """True when the video's total budget made the sampling sparser than asked."""
+    tokens: int
+    """Visual tokens in the prompt (Qwen3-VL's ``<t seconds>`` text counted with the text)."""
+
+
+@dataclass(frozen=True)
+class TokenCount:
+    """The prompt tokens of a request, counted before it runs."""
+
+    prompt_tokens: int
+    """Every token the model reads, image and video tokens included."""
+    images: tuple[ImageCount, ...] = ()
+    """Per image, in prompt order."""
+    videos: tuple[VideoCount, ...] = ()
+    """Per video, in prompt order."""
+
+    @property
+    def image_tokens(self) -> int:
+        return sum(image.tokens for image in self.images)
+
+    @property
+    def video_tokens(self) -> int:
+        return sum(video.tokens for video in self.videos)
+
+
 class Backend(ABC):
-    """Runs a model. Implement :meth:`stream`; everything else in vlkit builds on it."""
+    """Runs a model. Implement :meth:`stream`; override the others where the runtime knows better.
+
+    Example — a backend that answers from a script (what a test uses to drive the chat model)::
+
+        class Scripted(Backend):
+            def stream(self, request):
+                yield Delta(text="hello")
+                yield Delta(usage=Usage(input_tokens=3, output_tokens=1), finish_reason="stop")
+    """
 
     model_name: str = ""
+
+    @property
+    def loaded(self) -> bool:
+        """Whether the weights are in memory, so the next request pays no load. True by default: a backend
+        with nothing to load in this process (a remote server) is always ready."""
+        return True
+
+    def load(self) -> None:
+        """Load the weights now rather than on the first request (nothing to do by default)."""
+
+    @property
+    def context_length(self) -> int | None:
+        """Most tokens a prompt and its answer may hold together; None when the backend cannot know it."""
+        return None
+
+    def count_tokens(self, request: GenerationRequest) -> TokenCount | None:
+        """The prompt tokens of ``request``, images included, without running it; None when the backend
+        cannot count exactly (a caller then lets the runtime refuse a prompt that does not fit).
+
+        Raises the :class:`~vlkit.errors.UserError` that running the request would raise for input the
+        backend cannot take (an image too large, an unsupported template), so a caller can refuse it early.
+        """
+        return None
+
+    @property
+    def supports_video(self) -> bool:
+        """Whether the backend takes video content (:class:`~vlkit.vision.video.VideoInput` parts of a turn).
+        False by default: a chat model refuses a video for such a backend, naming the ones that take it."""
+        return False
 
     @property
     def native_tools(self) -> bool:

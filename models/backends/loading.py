@@ -16,7 +16,7 @@ from typing import Any
 
 from vlkit.errors import ModelNotFoundError, OfflineModelError, UnsupportedModelError
 from vlkit.extras import require
-from vlkit.models.families import FamilySpec, family_of_folder
+from vlkit.vision.families import FamilySpec, family_of_folder
 
 __all__ = ["LoadedModel", "load_model", "resolve_checkpoint", "pick_device", "pick_dtype"]
 
@@ -39,6 +39,9 @@ class LoadedModel:
     device: str
     dtype: Any
     lock: threading.Lock = field(default_factory=threading.Lock)
+    video_processor: Any = None
+    """The checkpoint's official video processor, loaded on the first video where torchvision imports
+    (False: tried, none; vlkit's own path is used — see ``backends/_video.py``)."""
 
 
 def _torch():

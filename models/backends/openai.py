@@ -15,20 +15,37 @@ Image budgets: request-level ``min_pixels`` / ``max_pixels`` go to the server as
 ``extra_body={"mm_processor_kwargs": {...}}``, which vLLM applies to every image of the request.
 A per-image budget is sent as extra ``min_pixels`` / ``max_pixels`` fields on that image's content
 part (the qwen-vl-utils spelling); servers that do not read them ignore them.
+
+Videos go out as ``{"type": "video_url", "video_url": {"url": …}}`` parts (what vLLM and ``vlkit serve``
+accept): a remote video as its URL (the server fetches it), a local file or bytes as a ``data:video/…``
+URL, with the block's ``fps`` / ``max_frames`` / ``start`` / ``end`` / pixel budget as extra fields.
 """
 
 from __future__ import annotations
 
+import base64
 import json
 import logging
+import mimetypes
 import os
 from typing import TYPE_CHECKING, Any, Iterator
 
-from vlkit.errors import ServerResponseError, ServerUnreachableError, UserError, VlkitError
+from vlkit.errors import (
+    RAISE_VIDEO_LIMIT,
+    ServerResponseError,
+    ServerUnreachableError,
+    UnsupportedContentError,
+    UserError,
+    VideoTooLargeError,
+    VideoUnreadableError,
+    VlkitError,
+)
 from vlkit.extras import require
 from vlkit.models.backends.base import Backend, Delta, GenerationRequest, Usage
-from vlkit.models.images import ImageInput
-from vlkit.models.messages import Turn
+from vlkit.vision.loading import ImageInput
+from vlkit.vision.video.inputs import VideoInput
+from vlkit.vision.video.limits import MAX_VIDEO_BYTES
+from vlkit.models.messages import Part, Turn
 
 if TYPE_CHECKING:
     import openai
@@ -123,6 +140,26 @@ class OpenAIBackend(Backend):
     def close(self) -> None:
         """Release the HTTP connections (the backend cannot be used afterwards)."""
         self._client.close()
+
+    # ``loaded`` stays True and ``load`` a no-op (Backend's defaults): the weights live in the server.
+
+    @property
+    def supports_video(self) -> bool:
+        """True: videos go to the server as ``video_url`` parts (vLLM and ``vlkit serve`` take them)."""
+        return True
+
+    @property
+    def context_length(self) -> int | None:
+        """None: the OpenAI API does not report a model's context length (vLLM's ``max_model_len`` in
+        ``/models`` is an extension), so vlkit does not guess one; the server refuses what does not fit."""
+        return None
+
+    def count_tokens(self, request: GenerationRequest) -> None:
+        """None: the OpenAI API cannot tokenize a prompt without running it, and an estimate (characters/4,
+        images from a guessed family and budget) would refuse prompts that fit or admit ones that do not.
+        The server answers HTTP 400 for a prompt over its context, which :meth:`stream` raises as
+        :class:`ServerResponseError`; the exact count arrives in the last delta's ``usage``."""
+        return None
 
     # ------------------------------------------------------------------------------------ request
 
@@ -267,18 +304,19 @@ def resolve_api_key(api_key: str | None) -> str:
 
 
 def to_openai_messages(turns: list[Turn]) -> list[dict[str, Any]]:
-    """vlkit turns → OpenAI chat messages (images as data URLs or their remote http(s) URL)."""
+    """vlkit turns → OpenAI chat messages (images and videos as data URLs or their remote http(s) URL)."""
     messages: list[dict[str, Any]] = []
     tool_images: list[dict[str, Any]] = []
     for position, turn in enumerate(turns):
         if turn.role == "tool":
             # Servers reject images in tool messages: the tool message keeps the text, and the images of a
             # run of tool results follow in one user message (tool messages must directly follow the call).
-            text = turn.text or ("(the result is the image below)" if turn.images else "")
+            media = [part for part in turn.content if not isinstance(part, str)]
+            text = turn.text or ("(the result is the image below)" if media else "")
             messages.append({"role": "tool", "tool_call_id": turn.tool_call_id or "", "content": text})
-            if turn.images:
+            if media:
                 label = f"Image(s) returned by tool '{turn.name or 'tool'}' (call {turn.tool_call_id or '?'}):"
-                tool_images += [{"type": "text", "text": label}, *(_image_part(image) for image in turn.images)]
+                tool_images += [{"type": "text", "text": label}, *(_media_part(part) for part in media)]
             following = turns[position + 1].role if position + 1 < len(turns) else None
             if tool_images and following != "tool":
                 messages.append({"role": "user", "content": tool_images})
@@ -298,12 +336,12 @@ def to_openai_messages(turns: list[Turn]) -> list[dict[str, Any]]:
                 ]
             elif message["content"] is None:
                 message["content"] = ""
-            if turn.images:
-                logger.warning("images in an assistant message are not sent to the server")
+            if turn.images or turn.videos:
+                logger.warning("images and videos in an assistant message are not sent to the server")
             messages.append(message)
         else:
-            if turn.images:
-                logger.warning("images in a system message are not sent to the server")
+            if turn.images or turn.videos:
+                logger.warning("images and videos in a system message are not sent to the server")
             messages.append({"role": turn.role, "content": turn.text})
     return messages
 
@@ -311,11 +349,12 @@ def to_openai_messages(turns: list[Turn]) -> list[dict[str, Any]]:
 def _content_parts(turn: Turn) -> list[dict[str, Any]]:
     parts: list[dict[str, Any]] = []
     for part in turn.content:
-        if isinstance(part, str):
-            parts.append({"type": "text", "text": part})
-        else:
-            parts.append(_image_part(part))
+        parts.append({"type": "text", "text": part} if isinstance(part, str) else _media_part(part))
     return parts
+
+
+def _media_part(part: Part) -> dict[str, Any]:
+    return _video_part(part) if isinstance(part, VideoInput) else _image_part(part)  # type: ignore[arg-type]
 
 
 def _image_part(image: ImageInput) -> dict[str, Any]:
@@ -326,6 +365,50 @@ def _image_part(image: ImageInput) -> dict[str, Any]:
     if image.max_pixels is not None:
         part["max_pixels"] = image.max_pixels
     return part
+
+
+def _video_part(video: VideoInput) -> dict[str, Any]:
+    """A ``video_url`` part: the remote URL as given (the server fetches it), else the bytes as a data URL."""
+    if video.is_remote:
+        url = video.url or ""
+    elif video.frames is not None:
+        raise UnsupportedContentError(
+            f"a video given as a list of frames ({video.source}) cannot be sent to an OpenAI-compatible server, "
+            "whose video_url takes a video file; send the video file, or the frames as images"
+        )
+    else:
+        url = f"data:{_video_mime(video)};base64,{base64.b64encode(_video_bytes(video)).decode('ascii')}"
+    part: dict[str, Any] = {"type": "video_url", "video_url": {"url": url}}
+    for key in ("fps", "max_frames", "min_pixels", "max_pixels", "start", "end"):
+        value = getattr(video, key)
+        if value is not None:
+            part[key] = value
+    return part
+
+
+def _video_bytes(video: VideoInput) -> bytes:
+    """The encoded video, refused over :data:`MAX_VIDEO_BYTES` (it travels base64-encoded in one request)."""
+    if video.data is not None:
+        return video.data
+    path = video.path
+    try:
+        size = path.stat().st_size if path is not None else 0
+        if size > MAX_VIDEO_BYTES:
+            raise VideoTooLargeError(
+                f"{video.source} is {size / 2**20:.0f} MiB; a video sent to a server travels in the request, up to "
+                f"{MAX_VIDEO_BYTES / 2**20:.0f} MiB (", RAISE_VIDEO_LIMIT, ", or put it at an http(s) URL the server "
+                "can fetch)",
+            )
+        return path.read_bytes() if path is not None else b""
+    except OSError as exc:
+        raise VideoUnreadableError(f"cannot read video {video.source}: {exc.strerror or exc}") from None
+
+
+def _video_mime(video: VideoInput) -> str:
+    if video.mime_type:
+        return video.mime_type
+    guessed = mimetypes.guess_type(str(video.path))[0] if video.path is not None else None
+    return guessed if guessed and guessed.startswith("video/") else "video/mp4"
 
 
 def _tool_choice(choice: str) -> str | dict[str, Any]:
@@ -350,10 +433,12 @@ def _tool_call_chunk(call: Any) -> dict[str, Any]:
 def _usage(usage: Any) -> Usage:
     details = getattr(usage, "prompt_tokens_details", None)
     image_tokens = getattr(details, "image_tokens", None) if details is not None else None
+    video_tokens = getattr(details, "video_tokens", None) if details is not None else None  # vlkit serve's
     return Usage(
         input_tokens=int(usage.prompt_tokens or 0),
         output_tokens=int(usage.completion_tokens or 0),
         image_tokens=int(image_tokens or 0),
+        video_tokens=int(video_tokens or 0),
     )
 
 

@@ -1,7 +1,12 @@
-"""Local generation with transformers: Qwen2-VL, Qwen2.5-VL and Qwen3-VL checkpoints on CPU, CUDA or MPS."""
+"""Local generation with transformers: Qwen2-VL, Qwen2.5-VL and Qwen3-VL checkpoints on CPU, CUDA or MPS.
+
+Images and videos both: a video's frames are sampled, decoded and turned into model inputs by
+:mod:`vlkit.models.backends._video`.
+"""
 
 from __future__ import annotations
 
+import json
 import logging
 import queue
 import threading
@@ -9,9 +14,11 @@ from dataclasses import dataclass
 from typing import Any, Iterator
 
 from vlkit.errors import UnsupportedModelError
-from vlkit.models.backends.base import Backend, Delta, GenerationRequest, Usage
-from vlkit.models.backends.loading import LoadedModel, load_model
-from vlkit.models.images import ImageInput, ImageLimits, smart_resize, visual_budget
+from vlkit.models.backends import _video
+from vlkit.models.backends.base import Backend, Delta, GenerationRequest, ImageCount, TokenCount, Usage
+from vlkit.models.backends.loading import LoadedModel, load_model, pick_device, resolve_checkpoint
+from vlkit.vision import ImageInput, ImageLimits, resized_size, smart_resize, visual_budget
+from vlkit.vision.video import VideoBudget, VideoInput, VideoLimits, video_budget
 from vlkit.models.prompting import template_messages
 
 __all__ = ["TransformersBackend", "PreparedInputs"]
@@ -19,6 +26,7 @@ __all__ = ["TransformersBackend", "PreparedInputs"]
 log = logging.getLogger(__name__)
 
 IMAGE_PAD = "<|image_pad|>"
+VIDEO_PAD = "<|video_pad|>"
 
 
 @dataclass
@@ -32,11 +40,23 @@ class PreparedInputs:
     image_grid_thw: Any | None
     image_tokens: int
     mm_token_type_ids: Any | None = None
-    """1 where a token is an image placeholder: transformers needs it to compute M-RoPE positions."""
+    """1 where a token is an image placeholder, 2 a video one: transformers computes M-RoPE positions from it."""
+    videos: _video.VideoInputs | None = None
+    """The videos' tensors and sampling, None without videos."""
+
+    @property
+    def video_tokens(self) -> int:
+        return sum(self.videos.tokens) if self.videos is not None else 0
 
 
 class TransformersBackend(Backend):
-    """Runs a checkpoint in-process. The model loads on first use and is shared (see ``loading``)."""
+    """Runs a checkpoint in-process. The model loads on first use (or :meth:`load`) and is shared (see ``loading``).
+
+    Besides :meth:`stream` it counts a request's prompt exactly before running it (:meth:`count_tokens`:
+    the chat template tokenised, each image's tokens from its header size and the visual budget, each
+    video's from its container header and the video budget, no pixel decoded) and reads the context length
+    from the checkpoint's ``config.json``.
+    """
 
     def __init__(
         self,
@@ -47,6 +67,7 @@ class TransformersBackend(Backend):
         attn_implementation: str | None = None,
         local_files_only: bool = False,
         image_limits: ImageLimits | None = None,
+        video_limits: VideoLimits | None = None,
     ) -> None:
         self.model_name = model
         self._load_args = dict(
@@ -54,26 +75,93 @@ class TransformersBackend(Backend):
         )
         self._loaded: LoadedModel | None = None
         self.image_limits = image_limits or ImageLimits()
+        self.video_limits = video_limits or VideoLimits()
 
     @property
-    def loaded(self) -> LoadedModel:
+    def checkpoint(self) -> LoadedModel:
+        """The loaded checkpoint (network, tokenizer, image processor, device), loading it on first use."""
         if self._loaded is None:
             self._loaded = load_model(self.model_name, **self._load_args)
         return self._loaded
 
     @property
+    def loaded(self) -> bool:
+        return self._loaded is not None
+
+    def load(self) -> None:
+        self.checkpoint  # noqa: B018  (the property loads)
+
+    @property
+    def device(self) -> str:
+        """Where the model runs: the loaded model's device, else the one ``device=`` picks (no load)."""
+        return self._loaded.device if self._loaded is not None else pick_device(self._load_args["device"])
+
+    @property
+    def context_length(self) -> int | None:
+        """The checkpoint's ``max_position_embeddings`` (its text model's), read without loading the weights."""
+        if self._loaded is not None:
+            config = self._loaded.model.config
+            text = getattr(config, "text_config", None) or config
+            value = getattr(text, "max_position_embeddings", None) or getattr(config, "max_position_embeddings", None)
+        else:
+            folder = resolve_checkpoint(self.model_name, local_files_only=bool(self._load_args["local_files_only"]))
+            data = json.loads((folder / "config.json").read_text(encoding="utf-8"))
+            value = (data.get("text_config") or {}).get("max_position_embeddings") or data.get("max_position_embeddings")
+        return int(value) if value else None
+
+    @property
+    def supports_video(self) -> bool:
+        return True
+
+    @property
     def native_tools(self) -> bool:
         """Qwen3-VL's chat template renders tools, calls and results; the Qwen2/2.5-VL templates drop them."""
-        return self.loaded.family.template_supports_tools
+        return self.checkpoint.family.template_supports_tools
 
     # ------------------------------------------------------------------ prompt
 
-    def prepare(self, request: GenerationRequest) -> PreparedInputs:
-        """Render the chat template, resize the images to the visual budget and tokenise."""
-        lm = self.loaded
-        family = lm.family
+    def count_tokens(self, request: GenerationRequest) -> TokenCount:
+        """The exact prompt length of ``request``: the rendered template tokenised with one placeholder per
+        image, plus each image's tokens from its size (header) and visual budget, and each video's from its
+        container header and the video budget (Qwen3-VL's ``<t seconds>`` text tokenised with the prompt) —
+        what :meth:`prepare` will build, without decoding a frame. Loads the checkpoint (its tokenizer) on
+        first use."""
+        lm = self.checkpoint
+        prompt, images, videos = self._render(request)
+        counts = tuple(self._image_count(image, request) for image in images)
+        video_counts, texts = [], []
+        for video in videos:
+            count, text = _video.count_video(video, lm.family, self._video_budget(request), self.video_limits)
+            video_counts.append(count)
+            texts.append(text)
+        if videos:
+            prompt = _video.expand_video_slots(prompt, texts)
+        tokens = len(lm.tokenizer(prompt, add_special_tokens=False)["input_ids"])
+        tokens += sum(c.tokens - 1 for c in counts) + sum(c.tokens - t.count(VIDEO_PAD) for c, t in zip(video_counts, texts))
+        return TokenCount(prompt_tokens=tokens, images=counts, videos=tuple(video_counts))
+
+    def _image_count(self, image: ImageInput, request: GenerationRequest) -> ImageCount:
+        family = self.checkpoint.family
+        size = image.size or (image.pil.size if image.pil is not None else None)
+        if size is None:  # a remote URL not fetched yet: its size needs the bytes
+            size = image.to_pil(self.image_limits).size
+        low, high = self._budget(image, request)
+        width, height = resized_size(family, size[0], size[1], low, high)
+        return ImageCount(size=(size[0], size[1]), resized=(width, height), tokens=family.tokens_for(height, width))
+
+    def _video_budget(self, request: GenerationRequest) -> VideoBudget:
+        """The video budget of ``request``: each frame at most the request's image ``max_pixels`` (the one
+        visual-budget knob of a chat model) and 768 tokens, all frames at most 0.9 × the context; a video
+        block's own ``min_pixels`` / ``max_pixels`` win over both."""
+        lm = self.checkpoint
+        return video_budget(lm.family, lm.device, context_tokens=self.context_length, image_max_pixels=request.max_pixels)
+
+    def _render(self, request: GenerationRequest) -> tuple[str, list[ImageInput], list[VideoInput]]:
+        """The chat template rendered (one placeholder per image and per video) and the images and videos in
+        prompt order."""
+        lm = self.checkpoint
         turns, template_tools = self.prompt_turns(request)
-        messages, images = template_messages(turns)
+        messages, images, videos = template_messages(turns)
         if not lm.chat_template:
             raise UnsupportedModelError(f"{lm.folder} has no chat template; is it an -Instruct checkpoint?")
         prompt = lm.tokenizer.apply_chat_template(
@@ -83,6 +171,24 @@ class TransformersBackend(Backend):
             tokenize=False,
             add_generation_prompt=True,
         )
+        if prompt.count(IMAGE_PAD) != len(images):
+            raise UnsupportedModelError(
+                f"the chat template placed {prompt.count(IMAGE_PAD)} image slots for {len(images)} images; "
+                "the checkpoint's template does not look like a Qwen-VL template"
+            )
+        if prompt.count(_video.VIDEO_SLOT) != len(videos):
+            raise UnsupportedModelError(
+                f"the chat template placed {prompt.count(_video.VIDEO_SLOT)} video slots for {len(videos)} videos; "
+                "the checkpoint's template does not look like a Qwen-VL template"
+            )
+        return prompt, images, videos
+
+    def prepare(self, request: GenerationRequest) -> PreparedInputs:
+        """Render the chat template, resize the images to the visual budget, decode the videos under the
+        video budget, and tokenise."""
+        lm = self.checkpoint
+        family = lm.family
+        prompt, images, videos = self._render(request)
         pixel_values = grid = None
         image_tokens = 0
         if images:
@@ -93,11 +199,17 @@ class TransformersBackend(Backend):
             image_tokens = sum(per_image)
             prompt = _expand_image_pads(prompt, per_image)
             grid = grid.to(lm.device)
+        video_inputs = None
+        if videos:
+            budget = self._video_budget(request)
+            video_inputs = _video.prepare_videos(lm, videos, [budget] * len(videos), self.video_limits)
+            prompt = _video.expand_video_slots(prompt, video_inputs.placeholders)
         encoded = lm.tokenizer(prompt, return_tensors="pt", add_special_tokens=False)
         input_ids = encoded["input_ids"].to(lm.device)
         mm_token_type_ids = None
-        if images:
+        if images or videos:
             mm_token_type_ids = (input_ids == lm.tokenizer.convert_tokens_to_ids(IMAGE_PAD)).long()
+            mm_token_type_ids += 2 * (input_ids == lm.tokenizer.convert_tokens_to_ids(VIDEO_PAD)).long()
         return PreparedInputs(
             prompt=prompt,
             input_ids=input_ids,
@@ -106,31 +218,34 @@ class TransformersBackend(Backend):
             image_grid_thw=grid,
             image_tokens=image_tokens,
             mm_token_type_ids=mm_token_type_ids,
+            videos=video_inputs,
         )
 
-    def _resized(self, image: ImageInput, request: GenerationRequest):
-        family = self.loaded.family
-        pil = image.to_pil(self.image_limits)
-        min_pixels, max_pixels = visual_budget(
-            family,
-            self.loaded.device,
+    def _budget(self, image: ImageInput, request: GenerationRequest) -> tuple[int, int]:
+        """``(min_pixels, max_pixels)`` for ``image``: its own budget, else the request's, else the default."""
+        return visual_budget(
+            self.checkpoint.family,
+            self.checkpoint.device,
             min_pixels=image.min_pixels or request.min_pixels,
             max_pixels=image.max_pixels or request.max_pixels,
         )
-        return resize_for(family, pil, min_pixels, max_pixels)
+
+    def _resized(self, image: ImageInput, request: GenerationRequest):
+        pil = image.to_pil(self.image_limits)
+        return resize_for(self.checkpoint.family, pil, *self._budget(image, request))
 
     # ------------------------------------------------------------------ generation
 
     def stream(self, request: GenerationRequest) -> Iterator[Delta]:
         inputs = self.prepare(request)
-        return _Generation(self.loaded, inputs, request, self._logits_processors(request, inputs)).run()
+        return _Generation(self.checkpoint, inputs, request, self._logits_processors(request, inputs)).run()
 
     def _logits_processors(self, request: GenerationRequest, inputs: PreparedInputs) -> list[Any]:
         if request.response_schema is None and not request.forces_tool_call:
             return []
         from vlkit.models import constrained  # torch + xgrammar: only when a grammar is needed
 
-        return constrained.processors_for(self.loaded, request)
+        return constrained.processors_for(self.checkpoint, request)
 
 
 def resize_for(family: Any, pil: Any, min_pixels: int, max_pixels: int) -> Any:
@@ -161,12 +276,8 @@ def _qwen_vl_utils_fetch_image() -> Any:
 
 
 def _expand_image_pads(prompt: str, per_image: list[int]) -> str:
+    """Each image's one placeholder (``_render`` checked there is one per image) becomes its token count."""
     pieces = prompt.split(IMAGE_PAD)
-    if len(pieces) - 1 != len(per_image):
-        raise UnsupportedModelError(
-            f"the chat template placed {len(pieces) - 1} image slots for {len(per_image)} images; "
-            "the checkpoint's template does not look like a Qwen-VL template"
-        )
     out = [pieces[0]]
     for count, piece in zip(per_image, pieces[1:]):
         out.append(IMAGE_PAD * count)
@@ -233,11 +344,15 @@ class _Generation:
         )
         kwargs: dict[str, Any] = dict(input_ids=inputs.input_ids, attention_mask=inputs.attention_mask)
         if inputs.pixel_values is not None:
+            kwargs.update(pixel_values=inputs.pixel_values, image_grid_thw=inputs.image_grid_thw)
+        if inputs.videos is not None:
             kwargs.update(
-                pixel_values=inputs.pixel_values,
-                image_grid_thw=inputs.image_grid_thw,
-                mm_token_type_ids=inputs.mm_token_type_ids,
+                pixel_values_videos=inputs.videos.pixel_values_videos, video_grid_thw=inputs.videos.video_grid_thw
             )
+            if lm.family.model_type == "qwen2_5_vl":  # M-RoPE's temporal positions follow seconds
+                kwargs["second_per_grid_ts"] = inputs.videos.second_per_grid_ts
+        if inputs.mm_token_type_ids is not None:
+            kwargs["mm_token_type_ids"] = inputs.mm_token_type_ids
         try:
             with lm.lock, torch.inference_mode():
                 if request.seed is not None:
@@ -300,14 +415,18 @@ class _Generation:
             text += tokenizer.decode(pending, skip_special_tokens=True) if pending else ""
             if len(text) > emitted:
                 yield Delta(text=text[emitted:])
+        metadata: dict[str, Any] = {"image_tokens": self.inputs.image_tokens}
+        if self.inputs.videos is not None:
+            metadata.update(video_tokens=self.inputs.video_tokens, videos=self.inputs.videos.metadata)
         yield Delta(
             usage=Usage(
                 input_tokens=int(self.inputs.input_ids.shape[1]),
                 output_tokens=count,
                 image_tokens=self.inputs.image_tokens,
+                video_tokens=self.inputs.video_tokens,
             ),
             finish_reason=finish,
-            metadata={"image_tokens": self.inputs.image_tokens},
+            metadata=metadata,
         )
 
 

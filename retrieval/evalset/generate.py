@@ -22,7 +22,7 @@ from dataclasses import dataclass
 from importlib import resources
 from pathlib import Path
 
-from vlkit.retrieval.script import WIDE, WIDE_RE
+from vlkit.documents.script import WIDE, WIDE_RE
 
 __all__ = ["EvalSetFiles", "generate", "manual_names", "questions_path", "parse_manual"]
 

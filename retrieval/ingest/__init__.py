@@ -1,25 +1,17 @@
-"""The write side of the knowledge base: finding and opening files (:mod:`.files`), the ingest pass
-(:mod:`.pipeline`), what it reports (:mod:`.results`) and the one-writer lock (:mod:`.lock`)."""
+"""The write side of the knowledge base: the ingest pass (files -> pages -> chunks -> embedding batches ->
+committed documents), what it reports, embedding batches on a worker thread, and the one-writer lock.
 
-from vlkit.retrieval.ingest.files import (
-    IMAGE_SUFFIXES,
-    MAX_IMAGE_PIXELS,
-    MAX_PIXELS,
-    PDF_SUFFIXES,
-    SUPPORTED_SUFFIXES,
-    Found,
-    OpenedDocument,
-    Source,
-    discover,
-    display_name,
-    open_document,
-    read_source,
-    sha256_file,
-)
-from vlkit.retrieval.ingest.results import STATUSES, FileResult, IngestStages, IngestSummary, ProgressCallback
+Opening files into pages is :mod:`vlkit.documents`; chunking is :mod:`vlkit.retrieval.chunking`.
+"""
 
-__all__ = [
-    "PDF_SUFFIXES", "IMAGE_SUFFIXES", "SUPPORTED_SUFFIXES", "MAX_IMAGE_PIXELS", "MAX_PIXELS", "Found", "Source",
-    "OpenedDocument", "discover", "display_name", "open_document", "read_source", "sha256_file",
-    "FileResult", "IngestStages", "IngestSummary", "ProgressCallback", "STATUSES",
-]
+from vlkit.lazy import lazy_exports
+
+# public name -> the module that defines it, imported on first use
+_EXPORTS = {
+    **dict.fromkeys(("Ingestor",), "._pipeline"),
+    **dict.fromkeys(("IngestLock",), "._lock"),
+    **dict.fromkeys(("FileResult", "IngestStages", "IngestSummary", "ProgressCallback", "STATUSES"), "._results"),
+    **dict.fromkeys(("EmbedBatcher", "CallerExecutor"), "._batching"),
+}
+__all__ = sorted(_EXPORTS)
+__getattr__, __dir__ = lazy_exports(__name__, _EXPORTS)

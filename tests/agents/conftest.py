@@ -62,7 +62,7 @@ def kb_index(tmp_path_factory):
     """A real DocumentIndex (embedded Chroma, packaged MiniLM embedder) over ``manual.pdf``."""
     pytest.importorskip("pymupdf")
     from vlkit.retrieval import DocumentIndex
-    from vlkit.retrieval.embeddings import SentenceTransformerEmbedder
+    from vlkit.retrieval.embedders import SentenceTransformerEmbedder
 
     root = tmp_path_factory.mktemp("agent_kb")
     pdf = write_manual_pdf(root / "manual.pdf")

@@ -63,7 +63,7 @@ def test_risky_action_without_confirmation_is_not_executed(assets_url) -> None:
     session = BrowserSession([assets_url], width=1024, height=700, detect_injection=False)
     try:
         session.open(f"{assets_url}/signup.html")
-        from vlkit.tools.gui import PointAction
+        from vlkit.tools.gui._actions import PointAction
 
         outcome = session.act(PointAction(kind="left_click", **centre(session, "#submit")))
         submitted = session.page.run(lambda p: p.evaluate("window.submitted"))

@@ -9,8 +9,7 @@ from langchain_core.tools import tool
 from langchain_core.utils.function_calling import convert_to_openai_tool
 
 from tests.agents.scripted import answer, call
-from vlkit.agents import create_vlm_agent
-from vlkit.agents.choices import file_choices, with_file_choices
+from vlkit.agents import create_vlm_agent, file_choices, with_file_choices
 
 
 def test_the_model_picks_a_file_by_name_and_the_tool_gets_its_path(scripted, tmp_path) -> None:

@@ -3,6 +3,7 @@ literally (never as Rich markup)."""
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 import pytest
@@ -21,9 +22,10 @@ def test_tiny_run_streams_steps_and_ends_with_answer_and_summary(tmp_path: Path)
         "agent", "What is the total?", "--tiny", "qwen2_vl", "-i", str(RECEIPT), "--tools", "invoice",
         "--max-steps", "2", "--max-tokens", "32", "--images-dir", str(tmp_path),
     ])
-    assert result.exit_code == 0, result.output
+    # random weights may answer nothing or run out of steps: exit status 1 then (vlkit/cli/exits.py)
+    assert result.exit_code in (0, 1), result.output
     assert "step 1" in result.output and "answer" in result.output
-    assert "steps in" in result.output and "prompt tokens" in result.output
+    assert re.search(r"\d+ steps? in [\d.]+s", result.output) and "prompt tokens" in result.output
     assert "tiny random qwen2_vl checkpoint" in result.output
 
 
@@ -44,8 +46,8 @@ def test_user_mistakes_are_typed_errors_before_anything_loads(args: list[str], m
 
 
 def test_steps_print_model_and_tool_text_literally(tmp_path: Path) -> None:
-    from vlkit.cli.agent import _StepPrinter
-    from vlkit.cli.console import console
+    from vlkit.cli._agent import _StepPrinter
+    from vlkit.cli._console import console
 
     printer = _StepPrinter(tmp_path)
     call = {"name": "lookup", "args": {"q": "[bold]x[/bold]"}, "id": "c1", "type": "tool_call"}

@@ -59,7 +59,7 @@ def test_gui_example_completes_the_form_with_a_scripted_model(assets_url) -> Non
 
 @pytest.mark.browser
 def test_gui_example_offline_demo_runs_on_a_tiny_checkpoint(capsys) -> None:
-    summary, _ = example("gui_agent").main(["--tiny", "qwen2_5_vl", "--yes", "--max-steps", "2", "--max-tokens", "32"])
+    summary, _ = example("gui_agent").main(["--tiny", "qwen2_5_vl", "--yes", "--max-steps", "2", "--max-tokens", "64"])
     assert summary.steps <= 2
     assert {c["name"] for c in summary.tool_calls} <= {"browser_open", "browser_screenshot", "browser_action", "browser_step"}
     assert "ANSWER:" in capsys.readouterr().out

@@ -9,8 +9,8 @@ from langchain_core.messages import HumanMessage, ToolMessage
 from langchain_core.tools import tool
 
 from tests.agents.scripted import answer, block_color, call, images_in, png_block
-from vlkit.agents import create_vlm_agent, prune_images
-from vlkit.agents.images import count_images, visual_token_cost
+from vlkit.agents import create_vlm_agent
+from vlkit.agents._images import count_images, prune_images, visual_token_cost
 
 COLORS = [(255, 0, 0), (0, 255, 0), (0, 0, 255), (255, 255, 0), (0, 255, 255), (255, 0, 255), (90, 90, 90)]
 
@@ -34,7 +34,7 @@ def test_prune_keeps_exactly_the_last_n_images_and_leaves_the_input_alone() -> N
 
 
 def test_token_budget_counts_each_image_at_the_size_the_model_sees() -> None:
-    from vlkit.models.families import FAMILIES
+    from vlkit.vision import FAMILIES
 
     family = FAMILIES["qwen2_vl"]
     cost = visual_token_cost(family, (4 * 28 * 28, 256 * 28 * 28))
@@ -81,7 +81,7 @@ def test_stride_drops_old_images_in_groups_so_the_prefix_holds_for_several_steps
 def test_tool_images_move_into_one_user_message_after_the_run_of_tool_results() -> None:
     from langchain_core.messages import AIMessage
 
-    from vlkit.agents import move_tool_images
+    from vlkit.agents._images import move_tool_images
 
     calls = [{"name": "shot", "args": {}, "id": f"c{i}", "type": "tool_call"} for i in range(2)]
     messages = [

@@ -33,7 +33,7 @@ def test_agent_sees_kb_pages_and_answers_with_citations(kb_index) -> None:
 
 def test_ask_mode_answers_with_document_qa_and_returns_the_cited_pages(kb_index) -> None:
     qa_model = ScriptedChat(script=[AIMessage(content="Every 90 days [manual.pdf p.2].")])
-    tool = KnowledgeBaseTool(index=kb_index, mode="ask", chat_model=qa_model, k=3, max_images=1)
+    tool = KnowledgeBaseTool(index=kb_index, mode="ask", model=qa_model, k=3, max_images=1)
     content = tool.invoke({"name": tool.name, "args": {"query": "How often must API keys be rotated?"}, "id": "c2", "type": "tool_call"}).content
     assert content[0]["text"].startswith("Answer: Every 90 days [manual.pdf p.2].")
     assert "Sources: [manual.pdf p.2]" in content[0]["text"]

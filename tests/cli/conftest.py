@@ -50,13 +50,17 @@ def kb_index(tmp_path_factory: pytest.TempPathFactory, kb_pdf: Path, shared_use:
 @pytest.fixture
 def vlkit_main(capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch) -> Callable[..., CliResult]:
     """Run ``vlkit ARGS`` in-process through ``vlkit.cli.main`` — its typed-error handling included — and
-    return exit code, stdout and stderr. Any other exception escapes to the test (that is the bug)."""
+    return exit code, stdout and stderr (``columns=``: the terminal width, 200 unless given). Any other
+    exception escapes to the test (that is the bug)."""
     from vlkit.cli import main
+    from vlkit.cli._console import console, err_console
 
-    def run(*args: str | os.PathLike[str]) -> CliResult:
+    def run(*args: str | os.PathLike[str], columns: int = 200) -> CliResult:
         capsys.readouterr()
         monkeypatch.setattr(sys, "argv", ["vlkit", *map(os.fspath, args)])
-        monkeypatch.setenv("COLUMNS", "200")
+        monkeypatch.setenv("COLUMNS", str(columns))
+        for shared in (console, err_console):  # made once, at import, with whatever COLUMNS was then
+            monkeypatch.setattr(shared, "width", columns)
         try:
             main()
             code = 0

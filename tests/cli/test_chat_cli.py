@@ -13,6 +13,10 @@ VLKIT = shutil.which("vlkit")
 pytestmark = pytest.mark.skipif(VLKIT is None, reason="the vlkit console script is not installed")
 
 
+LOOPBACK_URLS = {"VLKIT_ALLOW_PRIVATE_URLS": "1"}
+"""The tests' image server is on 127.0.0.1, which a chat model fetches from only when allowed."""
+
+
 def run(*args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
         [VLKIT, *args], capture_output=True, text=True, timeout=300, env={**os.environ, "COLUMNS": "120", **(env or {})}
@@ -55,15 +59,23 @@ def test_offline_default_model_says_how_to_fix(tmp_path: Path) -> None:
 
 def test_image_given_as_an_http_url(image_server: str) -> None:
     """`--image http://…` used to reach the loader as 'http:/127.0.0.1…' (a Path collapses the //)."""
-    result = run("chat", "--tiny", "qwen2_vl", "--max-tokens", "4", "--image", f"{image_server}/chart.png", "describe")
+    result = run("chat", "--tiny", "qwen2_vl", "--max-tokens", "4", "--image", f"{image_server}/chart.png", "describe",
+                 env=LOOPBACK_URLS)
     assert result.returncode == 0, result.stderr
     assert result.stdout.strip(), "no answer on stdout"
     prompt_tokens = int(result.stderr.split(" prompt tokens")[0].split()[-1])
     assert prompt_tokens > 64, "the image did not reach the prompt"  # 448x448 is 256 visual tokens
 
 
+def test_a_loopback_url_is_refused_unless_allowed(image_server: str) -> None:
+    result = run("chat", "--tiny", "qwen2_vl", "--image", f"{image_server}/chart.png", "hi")
+    message = " ".join(result.stderr.split())
+    assert result.returncode == 2 and "Traceback" not in result.stderr
+    assert "non-public address" in message and "VLKIT_ALLOW_PRIVATE_URLS=1" in message
+
+
 def test_missing_url_image_is_one_clear_line(image_server: str) -> None:
-    result = run("chat", "--tiny", "qwen2_vl", "--image", f"{image_server}/absent.png", "hi")
+    result = run("chat", "--tiny", "qwen2_vl", "--image", f"{image_server}/absent.png", "hi", env=LOOPBACK_URLS)
     assert result.returncode == 2 and "Traceback" not in result.stderr
     assert f"{image_server}/absent.png" in " ".join(result.stderr.split()) and "404" in result.stderr
 

@@ -87,7 +87,7 @@ def test_help_texts_are_not_eaten_as_markup(vlkit_main):
 
 
 def test_one_index_option_and_open_index():
-    import vlkit.cli.kb as kb
+    import vlkit.cli._kb as kb
 
     assert not (ROOT / "vlkit" / "cli" / "kb_ask.py").exists()
     source = Path(kb.__file__).read_text()
@@ -260,8 +260,8 @@ def test_max_image_pixels_defaults_to_64_mp_and_reaches_the_library(vlkit_main, 
 
 
 def test_the_cli_default_image_limit_is_the_librarys():
-    from vlkit.cli.kb import MAX_IMAGE_PIXELS
-    from vlkit.retrieval.ingest.files import MAX_IMAGE_PIXELS as LIBRARY_DEFAULT
+    from vlkit.cli._kb import MAX_IMAGE_PIXELS
+    from vlkit.documents._files import MAX_IMAGE_PIXELS as LIBRARY_DEFAULT
 
     assert MAX_IMAGE_PIXELS == LIBRARY_DEFAULT == 64_000_000
 
@@ -278,9 +278,11 @@ def test_unsupported_types_are_skipped_not_failed(vlkit_main, tmp_path):
     assert res.code == 0, res.output
     assert "1 added, 4 skipped" in res.out and "failed" not in res.out
     assert re.search(r"reads \.pdf, \.png, \.jpg", res.out)
+    # rows name each file under the folder they share, which the line above the table names once
+    assert f"5 files in {folder}," in res.out
     rows = {line.split("│")[1].strip(): line for line in res.out.splitlines() if line.count("│") > 3}
-    assert all("skipped" in rows[str(folder / n)] for n in ("notes.txt", "page.html", "photo.webp", "archive.gz"))
-    assert "added" in rows[str(good)]
+    assert all("skipped" in rows[n] for n in ("notes.txt", "page.html", "photo.webp", "archive.gz"))
+    assert "added" in rows[good.name]
     (folder / "zero.pdf").write_bytes(ZERO_PAGE_PDF)  # a real failure still makes the exit status 1
     res = vlkit_main("kb", "add", folder, "--index", tmp_path / "kb", "--dpi", "72")
     assert res.code == 1 and "1 failed" in res.out and "4 skipped" in res.out
@@ -292,7 +294,7 @@ def test_unsupported_types_are_skipped_not_failed(vlkit_main, tmp_path):
 def test_page_rate_column_is_pages_over_elapsed_wall_time():
     from rich.progress import Progress
 
-    from vlkit.cli.progress import PageRate
+    from vlkit.cli._progress import PageRate
 
     now = [100.0]
     progress = Progress(PageRate(), get_time=lambda: now[0], auto_refresh=False)

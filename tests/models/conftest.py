@@ -11,10 +11,10 @@ from typing import Iterator
 import pytest
 from PIL import Image, ImageDraw
 
-from vlkit.models.families import FAMILIES
+from vlkit.vision.families import FAMILIES
 
 FAMILY_NAMES = list(FAMILIES)
-"""Every family vlkit runs: tests parametrised with the ``family`` fixture follow vlkit.models.families."""
+"""Every family vlkit runs: tests parametrised with the ``family`` fixture follow vlkit.vision.families."""
 
 
 @functools.cache

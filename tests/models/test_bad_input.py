@@ -70,6 +70,6 @@ def test_whole_images_with_trailing_data_still_pass(llm: ChatQwenVL, tmp_path: P
     Image.new("RGB", (64, 48), "teal").save(buffer, "JPEG")
     photo = tmp_path / "motion.jpg"
     photo.write_bytes(buffer.getvalue() + b"\x00\x00\x00\x18ftypmp42" + bytes(200))
-    from vlkit.models.images import image_from_block
+    from vlkit.vision.loading import image_from_block
 
     assert image_from_block({"type": "image", "path": str(photo)}).size == (64, 48)

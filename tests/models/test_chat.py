@@ -20,7 +20,8 @@ from vlkit.errors import (
     ServerUnreachableError,
     UnsupportedModelError,
 )
-from vlkit.models import FAMILIES, ChatQwenVL
+from vlkit.models import ChatQwenVL
+from vlkit.vision import FAMILIES
 
 PROMPT = "Describe the chart."
 
@@ -62,7 +63,7 @@ def _expected_counts(family: str, messages_text: str, image: Image.Image, max_pi
 
 
 def test_every_input_form_gives_the_same_answer(chart_png: Path, image_server: str) -> None:
-    llm = _llm("qwen2_vl")
+    llm = _llm("qwen2_vl", allow_private_image_urls=True)  # the image server is on loopback
     answers = {}
     for name, block in _forms(chart_png, image_server).items():
         result = llm.invoke([HumanMessage(content=[block, {"type": "text", "text": PROMPT}])])
@@ -168,7 +169,7 @@ def test_model_is_loaded_once_and_shared() -> None:
     a, b = _llm("qwen2_vl"), _llm("qwen2_vl", max_tokens=3)
     a.invoke("hi")
     b.invoke("hi")
-    assert a.backend_impl.loaded is b.backend_impl.loaded
+    assert a.backend_impl.checkpoint is b.backend_impl.checkpoint
 
 
 def test_dtype_choice() -> None:
@@ -180,7 +181,7 @@ def test_dtype_choice() -> None:
     assert pick_dtype("cuda", "float32") == torch.float32
     llm = _llm("qwen2_vl", dtype="float32")
     llm.invoke("hi")
-    assert llm.backend_impl.loaded.model.dtype == torch.float32
+    assert llm.backend_impl.checkpoint.model.dtype == torch.float32
 
 
 # ---------------------------------------------------------------------------- errors a user can act on
@@ -262,7 +263,7 @@ def test_image_tokens_get_multimodal_rope_positions(family: str, chart_png: Path
     result = llm.invoke([HumanMessage(content=[{"type": "image", "path": str(chart_png)}, "hi"])])
     tokens = result.response_metadata["image_tokens"]
     side = int(tokens**0.5)
-    assert int(llm.backend_impl.loaded.model.model.rope_deltas) == -(tokens - side)
+    assert int(llm.backend_impl.checkpoint.model.model.rope_deltas) == -(tokens - side)
 
 
 def test_qwen_vl_utils_is_used_where_it_imports(monkeypatch: pytest.MonkeyPatch) -> None:

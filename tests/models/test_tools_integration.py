@@ -17,7 +17,7 @@ from pydantic import BaseModel, Field
 from typing_extensions import TypedDict
 
 from tests.models.conftest import tiny
-from vlkit.errors import OutputTruncatedError
+from vlkit.errors import MaxTokensTooSmallError
 from vlkit.models import ChatQwenVL
 from vlkit.models.hermes import render_tools_system
 
@@ -133,7 +133,7 @@ def test_the_prompt_of_templates_without_tools_support_matches_qwen3_vl(chart_pn
     prompts = {}
     for family in ("qwen2_vl", "qwen3_vl"):
         llm = _model(family)
-        request = llm._request(history, None, tools=tools, tool_choice="auto")
+        request = llm.generation_request(history, None, tools=tools, tool_choice="auto")
         prompts[family] = llm.backend_impl.prepare(request).prompt
     assert render_tools_system(tools, "You are a helpful assistant.") in prompts["qwen2_vl"]
     tail = '<tool_call>\n{"name": "get_weather", "arguments": {"city": "Oslo"}}\n</tool_call><|im_end|>\n'
@@ -165,14 +165,12 @@ def test_structured_output_typeddict_and_json_schema(family: str) -> None:
     assert isinstance(tag["raw"], AIMessage)
 
 
-def test_structured_output_that_cannot_fit_max_tokens_is_reported_not_half_parsed() -> None:
+def test_structured_output_that_cannot_fit_max_tokens_is_refused_not_half_parsed() -> None:
     llm = _model("qwen2_vl", max_tokens=3)
-    with pytest.raises(OutputTruncatedError) as info:
-        llm.with_structured_output(Box).invoke("box?")
-    assert info.value.raw
-    raw = llm.with_structured_output(Box, include_raw=True).invoke("box?")
-    assert raw["parsed"] is None and isinstance(raw["parsing_error"], OutputTruncatedError)
-    assert raw["raw"].response_metadata["finish_reason"] == "length"
+    for include_raw in (False, True):
+        with pytest.raises(MaxTokensTooSmallError) as info:
+            llm.with_structured_output(Box, include_raw=include_raw).invoke("box?")
+        assert info.value.max_tokens == 3 and info.value.needed > 3
 
 
 def test_auto_tool_choice_never_raises_on_random_text() -> None:
@@ -191,7 +189,7 @@ def test_tool_history_without_bound_tools_is_still_rendered_in_hermes_format() -
         ToolMessage("cold", tool_call_id="c1"),
     ]
     llm = _model("qwen2_vl")
-    prompt = llm.backend_impl.prepare(llm._request(history, None)).prompt
+    prompt = llm.backend_impl.prepare(llm.generation_request(history, None)).prompt
     assert "<|im_start|>tool" not in prompt and "# Tools" not in prompt
     assert "<|im_start|>user\n<tool_response>\ncold\n</tool_response><|im_end|>" in prompt
     assert '<tool_call>\n{"name": "get_weather", "arguments": {"city": "Oslo"}}\n</tool_call>' in prompt
@@ -210,7 +208,7 @@ def test_tool_message_images_render_inside_the_tool_response(family: str, chart_
     ]
     llm = _model(family)
     tools = [{"type": "function", "function": {"name": "take_screenshot", "parameters": {"type": "object"}}}]
-    prepared = llm.backend_impl.prepare(llm._request(history, None, tools=tools, tool_choice="auto"))
+    prepared = llm.backend_impl.prepare(llm.generation_request(history, None, tools=tools, tool_choice="auto"))
     pads = "<|image_pad|>" * prepared.image_tokens
     tail = (
         "<|im_start|>user\n<tool_response>\n<|vision_start|>" + pads + "<|vision_end|>captured\n</tool_response>"

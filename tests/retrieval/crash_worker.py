@@ -56,7 +56,7 @@ def _slowed(embedder, seconds: float):
 
 def main() -> None:
     from vlkit.retrieval.index import DocumentIndex
-    from vlkit.retrieval.multilingual import USEEmbedder
+    from vlkit.retrieval.embedders import USEEmbedder
 
     # the default embedder (USE); small batches so that a run commits several times before it ends
     embedder = _slowed(USEEmbedder(), float(os.environ.get("CRASH_EMBED_DELAY", "0.25")))

@@ -15,7 +15,7 @@ import time
 def main() -> None:
     from vlkit.errors import VlkitError
     from vlkit.retrieval.index import DocumentIndex
-    from vlkit.retrieval.multilingual import USEEmbedder
+    from vlkit.retrieval.embedders import USEEmbedder
 
     index_dir, timeout, delay, *paths = sys.argv[1:]
     embedder = USEEmbedder()

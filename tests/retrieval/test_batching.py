@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from vlkit.retrieval.batching import EmbedBatcher
-from vlkit.retrieval.manifest import PageRow
+from vlkit.retrieval.ingest import EmbedBatcher
+from vlkit.retrieval.store import PageRow
 from vlkit.retrieval.types import Chunk
 
 

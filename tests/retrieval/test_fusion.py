@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from vlkit.retrieval.fusion import reciprocal_rank_fusion, score_fusion
+from vlkit.retrieval.search import reciprocal_rank_fusion, score_fusion
 
 
 def test_rrf_math():

@@ -19,7 +19,8 @@ from pathlib import Path
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from vlkit.retrieval.ingest import STATUSES, display_name
+from vlkit.retrieval.ingest import STATUSES
+from vlkit.documents import display_name
 
 EXAMPLES = int(os.environ.get("VLKIT_FUZZ_EXAMPLES", "10"))
 SUFFIXES = [b".png", b".jpg", b".jpeg", b".pdf", b".tiff", b".tif", b".PDF", b".txt", b""]

@@ -6,6 +6,9 @@ import shutil
 from pathlib import Path
 
 import pytest
+from langchain_core.language_models import BaseChatModel
+from langchain_core.messages import AIMessage
+from langchain_core.outputs import ChatGeneration, ChatResult
 
 from vlkit.errors import DocumentError, UserError
 
@@ -35,7 +38,8 @@ def test_text_layer_page_images_are_rendered_on_demand_from_the_kept_pdf(make_in
     import pymupdf
     from PIL import Image
 
-    from vlkit.retrieval.page_images import render_key, render_pdf_page
+    from vlkit.retrieval.store import render_key
+    from vlkit.documents import render_pdf_page
     from vlkit.retrieval.search import HybridSearcher
 
     kb = make_index()
@@ -250,7 +254,7 @@ def test_forced_text_reader_on_a_scan_gives_empty_pages(make_index, scanned_pdf)
 def test_embedder_mismatch_is_refused(make_index, text_pdf):
     import numpy as np
 
-    from vlkit.retrieval.embeddings import Embedder
+    from vlkit.retrieval.embedders import Embedder
 
     class Other(Embedder):
         name = "other-model"
@@ -304,7 +308,7 @@ def test_chunks_fit_the_embedders_window(tmp_path, docs):
     """A model that reads 64 word pieces gets chunks of at most 256 characters, none cut short by it."""
     import pymupdf
 
-    from vlkit.retrieval.embeddings import SentenceTransformerEmbedder
+    from vlkit.retrieval.embedders import SentenceTransformerEmbedder
     from vlkit.retrieval.index import DocumentIndex
 
     pdf = tmp_path / "long.pdf"
@@ -324,3 +328,26 @@ def test_chunks_fit_the_embedders_window(tmp_path, docs):
         assert sum(lengths) > 800  # the page itself is far longer than one window
     finally:
         index.close()
+
+
+class ScriptedChat(BaseChatModel):
+    """Replies with scripted texts (control flow only: what the index does with a VLM reader's text)."""
+
+    replies: list[str]
+
+    @property
+    def _llm_type(self) -> str:
+        return "scripted"
+
+    def _generate(self, messages, stop=None, run_manager=None, **kwargs):
+        return ChatResult(generations=[ChatGeneration(message=AIMessage(content=self.replies.pop(0)))])
+
+
+def test_vlm_reader_through_the_index(text_pdf, make_index):
+    kb = make_index(model=ScriptedChat(replies=["# One\nalpha", "# Two\nbeta", "gamma"]))
+    summary = kb.add(text_pdf, reader="vlm")
+    doc_id = summary.files[0].doc_id
+    assert [kb.page_text(doc_id, p) for p in (1, 2, 3)] == ["# One\nalpha", "# Two\nbeta", "gamma"]
+    chunks = sorted(kb.chunks(), key=lambda c: c.page)
+    # Chunk.heading is the section path, rooted at the document title (vlkit.retrieval.chunking)
+    assert [(c.reader, c.heading.split(" > ")[-1]) for c in chunks] == [("vlm", "One"), ("vlm", "Two"), ("vlm", "Two")]

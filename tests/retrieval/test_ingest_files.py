@@ -13,7 +13,8 @@ from pathlib import Path
 
 import pytest
 
-from vlkit.retrieval.ingest import MAX_IMAGE_PIXELS, SUPPORTED_SUFFIXES, discover, display_name
+from vlkit.documents import SUPPORTED_SUFFIXES, discover
+from vlkit.vision.limits import MAX_IMAGE_PIXELS
 
 BAD_NAME = b"b_na\xefve_\xff"
 """Latin-1 bytes: not valid UTF-8 (the issue's ``b_na\\xefve_\\xff.png``)."""
@@ -51,53 +52,14 @@ def test_non_utf8_names_ingest_and_do_not_stop_the_others(make_index, tmp_path, 
     assert kb.remove(str(pdf)) > 0 and "b_na\\xefve_\\xff.pdf" not in {d.file_name for d in kb.documents()}
 
 
-def test_display_name_escapes_only_what_cannot_be_encoded():
-    assert display_name("report[final].pdf") == "report[final].pdf"
-    assert display_name("中文.pdf") == "中文.pdf"
-    assert display_name(os.fsdecode(BAD_NAME)) == "b_na\\xefve_\\xff"
-    assert display_name("lone\ud800") == "lone\\xed\\xa0\\x80"
-
-
-_DISCOVER = """
-import json, sys
-from vlkit.retrieval.ingest import discover
-print(json.dumps([[str(f.path), f.status, f.reason] for f in discover(sys.argv[1:])]))
-"""
-
 _ADD = """
 import json, sys
 from vlkit.retrieval.index import DocumentIndex
-from vlkit.retrieval.embeddings import SentenceTransformerEmbedder
+from vlkit.retrieval.embedders import SentenceTransformerEmbedder
 kb = DocumentIndex(sys.argv[1], embedder=SentenceTransformerEmbedder(), reader="text", dpi=72)
 s = kb.add(sys.argv[2:])
 print(json.dumps([[f.path, f.status, f.reason] for f in s.files]))
 """
-
-
-@pytest.fixture
-def locked_tree(tmp_path, text_pdf):
-    """``docs/good.pdf``, ``docs/locked/inside.pdf`` (folder mode 000), ``docs/open/ok.pdf``."""
-    root = tmp_path / "docs"
-    for sub in ("locked", "open"):
-        (root / sub).mkdir(parents=True)
-    shutil.copy(text_pdf, root / "good.pdf")
-    shutil.copy(text_pdf, root / "locked" / "inside.pdf")
-    shutil.copy(text_pdf.with_name("chinese.pdf"), root / "open" / "ok.pdf")
-    (root / "locked").chmod(0)
-    yield root
-    (root / "locked").chmod(0o755)
-
-
-def test_unreadable_subfolder_and_argument_are_reported_per_path(locked_tree, run_unprivileged):
-    locked = locked_tree / "locked"
-    proc = run_unprivileged(_DISCOVER, str(locked_tree), str(locked), str(locked / "inside.pdf"))
-    assert proc.returncode == 0 and "Traceback" not in proc.stderr, proc.stderr
-    got = {Path(p).relative_to(locked_tree).as_posix(): (status, reason) for p, status, reason in json.loads(proc.stdout)}
-    assert got["good.pdf"] == (None, None) and got["open/ok.pdf"] == (None, None)
-    status, reason = got["locked"]  # the subfolder (met while walking) and the argument are one path
-    assert status == "failed" and "folder cannot be read (permission denied)" in reason
-    status, reason = got["locked/inside.pdf"]
-    assert status == "failed" and "permission denied" in reason
 
 
 @pytest.mark.slow
@@ -128,7 +90,7 @@ def test_unsupported_types_are_skipped_with_the_types_vlkit_reads(make_index, tm
 
 
 def test_image_pixel_limit_defaults_to_64_mp_and_is_an_option(make_index, tmp_path, docs):
-    from vlkit.models.images import ImageLimits
+    from vlkit.vision.limits import ImageLimits
 
     assert MAX_IMAGE_PIXELS == ImageLimits().max_pixels == 64_000_000  # the README's 64 MP, as ChatQwenVL's
     folder = tmp_path / "big"
@@ -165,16 +127,16 @@ def test_summary_splits_the_time_by_stage(make_index, text_pdf, chinese_pdf, sca
 
 
 def test_a_page_that_cannot_be_read_keeps_the_pages_before_it(make_index, docs, tmp_path):
+    from vlkit.documents import TextLayerReader
     from vlkit.errors import DocumentError
-    from vlkit.retrieval.readers.text import TextLayerReader
 
     class FailsOnPage3(TextLayerReader):
         name = "text"
 
-        def read(self, page):
+        def read_page(self, page):
             if page.number == 3:
                 raise DocumentError("page 3 is damaged")
-            return super().read(page)
+            return super().read_page(page)
 
     pdf = docs.text_pdf(tmp_path / "three.pdf")
     index = make_index()
@@ -201,8 +163,7 @@ def test_a_page_that_cannot_be_read_keeps_the_pages_before_it(make_index, docs, 
 def test_blank_pages_are_not_sent_to_ocr(make_index, docs, tmp_path):
     import pymupdf
 
-    from vlkit.retrieval.readers import PageReader
-    from vlkit.retrieval.readers.auto import AutoReader
+    from vlkit.documents import AutoReader, PageLines, PageReader
 
     class CountingOCR(PageReader):
         name = "rapidocr"
@@ -210,9 +171,9 @@ def test_blank_pages_are_not_sent_to_ocr(make_index, docs, tmp_path):
         def __init__(self) -> None:
             self.calls: list[int] = []
 
-        def read(self, page):
+        def read_page(self, page):
             self.calls.append(page.number)
-            return "Desert Oasis"
+            return PageLines(page.number, "Desert Oasis", [], self.name)
 
     pdf = pymupdf.open()
     docs.text_page(pdf, "Introduction", ["A glacier carves valleys over many centuries."])

@@ -78,7 +78,7 @@ def test_lock_is_free_again_after_add_and_after_a_kill(tmp_path, text_pdf, make_
     kb.add(text_pdf)
     assert kb.lock_holder() is None
     hold = subprocess.Popen([sys.executable, "-c", (
-        "import sys, time; from vlkit.retrieval.ingest.lock import IngestLock; "
+        "import sys, time; from vlkit.retrieval.ingest import IngestLock; "
         f"l = IngestLock(__import__('pathlib').Path({str(kb.path / 'ingest.lock')!r})); l.acquire(); "
         "print('held', flush=True); time.sleep(60)")], stdout=subprocess.PIPE, text=True)
     try:

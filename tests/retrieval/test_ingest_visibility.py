@@ -52,7 +52,7 @@ def test_first_document_is_visible_while_the_second_is_read(make_index, tmp_path
 
     texts = ["# One\nThe zebracorn grazes here.", "# Two\nbeta", "# Three\ngamma", "# Vier\ndelta", "# Fünf\nepsilon"]
     chat = SlowTranscriber(texts=texts, slow_from=4, delay=1.5, probe=probe, seen=[])
-    kb = make_index(chat_model=chat)
+    kb = make_index(model=chat)
     summary = kb.add([text_pdf, second], reader="vlm")
     assert [f.status for f in summary.files] == ["added", "added"] and chat.calls == 5
     # by the second document's last page, the first is complete and found

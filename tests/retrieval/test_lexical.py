@@ -9,7 +9,7 @@ from collections import Counter
 import numpy as np
 import pytest
 
-from vlkit.retrieval.lexical import BM25Index, Vocabulary, stem, tokenize
+from vlkit.retrieval.bm25 import BM25Index, Vocabulary, stem, tokenize
 
 
 def test_tokenize_english_lowercases_stems_and_keeps_keys():
@@ -103,7 +103,7 @@ def test_bm25_equal_scores_come_in_text_order():
 def test_field_weighted_counts_and_page_regrouping():
     import numpy as np
 
-    from vlkit.retrieval.lexical import BM25Index, Vocabulary
+    from vlkit.retrieval.bm25 import BM25Index, Vocabulary
 
     vocab = Vocabulary()
     body = vocab.count(["rotation of the files", "log rotation log rotation"])

@@ -7,7 +7,7 @@ from collections import Counter
 import numpy as np
 
 from vlkit.retrieval.chunking import with_heading
-from vlkit.retrieval.lexical_corpus import LexicalCorpus
+from vlkit.retrieval.bm25 import LexicalCorpus
 from vlkit.retrieval.types import Chunk
 
 TEXTS = ["Install the agent on Linux, then restart the agent service.", "配置代理服务器的方法：设置 proxy_url 和 proxy_user。",

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from vlkit.retrieval.manifest import DocRow, Manifest, PageRow
+from vlkit.retrieval.store import DocRow, Manifest, PageRow
 from vlkit.retrieval.types import Chunk
 
 

@@ -6,7 +6,7 @@ import hashlib
 import os
 import time
 
-from vlkit.retrieval.page_images import PageImageStore
+from vlkit.retrieval.store import PageImageStore
 
 
 def test_save_is_content_addressed_and_deduplicated(tmp_path):
@@ -47,7 +47,8 @@ def test_a_render_key_renders_its_pdf_page_once_and_only_when_asked(tmp_path):
     import pymupdf
     from PIL import Image
 
-    from vlkit.retrieval.page_images import render_key, render_pdf_page
+    from vlkit.retrieval.store import render_key
+    from vlkit.documents import render_pdf_page
 
     data = _pdf(tmp_path / "a.pdf")
     sha = hashlib.sha256(data).hexdigest()
@@ -70,7 +71,7 @@ def test_a_render_key_renders_its_pdf_page_once_and_only_when_asked(tmp_path):
 
 
 def test_a_poster_page_is_rendered_within_max_pixels(tmp_path):
-    from vlkit.retrieval.page_images import render_key
+    from vlkit.retrieval.store import render_key
 
     data = _pdf(tmp_path / "a.pdf", pages=1)
     sha = hashlib.sha256(data).hexdigest()

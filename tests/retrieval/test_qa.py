@@ -107,12 +107,35 @@ def test_qa_with_chatqwenvl_on_tiny_checkpoint(text_index):
     assert isinstance(streamed[-1], list) and streamed[-1][0].page == 3
 
 
-def test_bad_settings_are_user_errors_and_the_budget_comes_from_the_families(text_index):
+def test_bad_settings_are_user_errors(text_index):
     from vlkit.errors import InvalidArgumentError
-    from vlkit.models.families import FAMILIES
-    from vlkit.retrieval.qa import DEFAULT_IMAGE_MAX_PIXELS
 
-    assert DEFAULT_IMAGE_MAX_PIXELS == 768 * FAMILIES["qwen2_vl"].factor ** 2 == 768 * 28 * 28
-    for bad in ({"k": 0}, {"max_images": -1}, {"image_max_pixels": 100}):
+    for bad in ({"k": 0}, {"max_images": -1}, {"image_max_pixels": 100}, {"image_tokens": 0}):
         with pytest.raises(InvalidArgumentError, match="need k >= 1, max_images >= 0 and image_max_pixels >= 784"):
             DocumentQA(None, text_index, **bad)
+
+
+@pytest.mark.parametrize("family, side", [("qwen2_vl", 28), ("qwen2_5_vl", 28), ("qwen3_vl", 32)])
+def test_the_page_budget_is_counted_in_the_answering_models_tokens(text_index, family, side):
+    from vlkit import testing
+    from vlkit.models import ChatQwenVL
+    from vlkit.retrieval.qa import PAGE_IMAGE_TOKENS
+
+    qwen = ChatQwenVL(model=str(testing.tiny_checkpoint(family)))  # the family is read from its config.json
+    assert DocumentQA(qwen, text_index).image_max_pixels == PAGE_IMAGE_TOKENS * side * side
+    assert DocumentQA(qwen, text_index, image_tokens=100).image_max_pixels == 100 * side * side
+    served = ChatQwenVL(backend="openai", base_url="http://127.0.0.1:9/v1", model="m")  # cannot tell its family
+    assert DocumentQA(served, text_index, family=family).image_max_pixels == PAGE_IMAGE_TOKENS * side * side
+    # a model that cannot tell its family (and no family=): the smallest token, so never more than 768 tokens
+    assert DocumentQA(served, text_index).image_max_pixels == PAGE_IMAGE_TOKENS * 28 * 28
+    assert DocumentQA(ScriptedChat(), text_index, image_max_pixels=5000).image_max_pixels == 5000
+
+
+def test_the_page_images_sent_fit_the_token_budget_of_the_given_family(text_index):
+    chat = ScriptedChat(reply="ok", calls=[])
+    DocumentQA(chat, text_index, k=1, max_images=1, image_tokens=100, family="qwen3_vl", min_relevance=0.0).ask(
+        "invoice total 4821"
+    )
+    (image,) = _blocks(chat.calls[0], "image")
+    img = Image.open(io.BytesIO(base64.b64decode(image["base64"])))
+    assert 100 * 28 * 28 < img.width * img.height <= 100 * 32 * 32  # Qwen3-VL's 32-pixel tokens, not 28

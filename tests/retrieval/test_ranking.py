@@ -1,4 +1,4 @@
-"""Ranking steps (:mod:`vlkit.retrieval.ranking`): each one changes the page order the right way.
+"""Ranking steps (:mod:`vlkit.retrieval.search`): each one changes the page order the right way.
 
 The searcher tests run BM25-only (``k_dense=0``) over a small in-memory stand-in for the read side
 of an index (:class:`~vlkit.retrieval.protocols.SearchableIndex` is meant to be stood in for), so
@@ -8,16 +8,9 @@ each step's effect is isolated from the embedder; ``test_search.py`` covers the 
 from __future__ import annotations
 
 import pytest
-from vlkit.retrieval.lexical import BM25Index
-from vlkit.retrieval.ranking import (
-    RankingConfig,
-    apply_penalty,
-    expansion_terms,
-    is_listing_page,
-    page_ranking,
-    page_scores,
-)
-from vlkit.retrieval.search import HybridSearcher
+from vlkit.retrieval.bm25 import BM25Index
+from vlkit.retrieval.search import HybridSearcher, RankingConfig, is_listing_page
+from vlkit.retrieval.search._ranking import apply_penalty, expansion_terms, page_ranking, page_scores
 from vlkit.retrieval.types import Chunk
 
 TOC = "\n".join(

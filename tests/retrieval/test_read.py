@@ -1,4 +1,4 @@
-"""The read side (:mod:`vlkit.retrieval.read`): fast paths give what the slow ones gave, and never
+"""The read side (:mod:`vlkit.retrieval.store`): fast paths give what the slow ones gave, and never
 show what is not complete.
 
 Dense search asks Chroma without a ``where`` filter and drops hidden chunks afterwards (these
@@ -12,8 +12,8 @@ from __future__ import annotations
 import numpy as np
 import pytest
 from vlkit.retrieval.chunking import with_heading
-from vlkit.retrieval.lexical_corpus import LexicalCorpus
-from vlkit.retrieval.manifest import DocRow, PageRow
+from vlkit.retrieval.bm25 import LexicalCorpus
+from vlkit.retrieval.store import DocRow, PageRow
 from vlkit.retrieval.search import HybridSearcher
 from vlkit.retrieval.types import Chunk
 

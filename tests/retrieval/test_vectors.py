@@ -1,4 +1,4 @@
-"""The vector snapshot (:mod:`vlkit.retrieval.vectors`): searches that skip Chroma give what Chroma
+"""The vector snapshot (:mod:`vlkit.retrieval.store`): searches that skip Chroma give what Chroma
 gives, never read a stale copy, never show what is not complete, and never import chromadb."""
 
 from __future__ import annotations
@@ -9,10 +9,9 @@ import sys
 
 import numpy as np
 import pytest
-from vlkit.retrieval.manifest import DocRow, PageRow
 from vlkit.retrieval.search import HybridSearcher
+from vlkit.retrieval.store import DocRow, PageRow, VectorSnapshot
 from vlkit.retrieval.types import Chunk
-from vlkit.retrieval.vectors import VectorSnapshot
 
 pytest.importorskip("pymupdf")
 
@@ -140,7 +139,7 @@ def test_a_search_process_never_imports_chromadb(make_index, text_pdf, chinese_p
 def test_bm25_counts_are_reused_by_a_new_process(make_index, text_pdf, chinese_pdf, mixed_pdf, monkeypatch):
     """A second searcher (what a new `vlkit kb search` process makes) reads the counts of unchanged
     documents from the index folder instead of tokenising them, and ranks exactly as a fresh build."""
-    from vlkit.retrieval import lexical_corpus
+    from vlkit.retrieval.bm25 import _corpus as lexical_corpus
 
     index = make_index()
     index.add([text_pdf, chinese_pdf])

@@ -122,3 +122,6 @@ def asgi_app() -> object:
                     fetcher=UrlFetcher(max_bytes=2**20, timeout=2))  # fmt: skip
     engine.load()
     return create_app(engine, ServeConfig(max_concurrency=1, queue=64, max_body_bytes=2 * 2**20))
+
+
+from tests.serve.ui_browser import ui_page  # noqa: E402,F401  (the UI tests' browser page)

@@ -114,7 +114,7 @@ def test_prompt_over_the_context_says_each_image_cost_and_a_max_pixels_that_fits
 
 def test_unknown_route_and_method_are_error_objects(server: Server) -> None:
     error_of(httpx.get(f"{server.base_url}/completions", headers=AUTH, timeout=10), 404)
-    error_of(httpx.post(f"{server.base_url}/kb/search", headers=AUTH, json={"query": "x"}, timeout=10), 404)
+    error_of(httpx.post(f"{server.base_url}/embeddings", headers=AUTH, json={"input": "x"}, timeout=10), 404)
 
 
 def test_full_queue_is_429_with_retry_after(server: Server) -> None:

@@ -2,24 +2,35 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Sequence
 
 import numpy as np
 from PIL import Image, ImageDraw, ImageFont
 
 from vlkit.extras import require
+from vlkit.tools._labels import MIN_SIZE, label_font, wrap
 
 if TYPE_CHECKING:  # pragma: no cover
     from vlkit.tools.html.score import DiffItem
 
-__all__ = ["diff_heatmap", "mode_colour", "region_name", "side_by_side"]
+__all__ = ["LEGEND", "diff_heatmap", "mode_colour", "region_name", "side_by_side"]
 
 PIXEL_DIFF = 32
 """A pixel differs when one channel differs by more than this (0-255); antialiasing noise stays below."""
 REGION_SHARE = 0.08
 """A 3×3 region is reported when this share of its pixels differ."""
 
+_HEAT = (230, 20, 20)
 _COLOURS = {"missing": (220, 30, 30), "extra": (30, 90, 230), "moved": (245, 150, 0), "colour": (170, 0, 200), "text": (0, 160, 120)}
+LEGEND: tuple[tuple[str, tuple[int, int, int], str], ...] = (
+    ("fill", _HEAT, "pixels differ"),
+    ("box", _COLOURS["missing"], "missing: in the screenshot, not in the render"),
+    ("box", _COLOURS["extra"], "extra: in the render only"),
+    ("box", _COLOURS["moved"], "moved: line from where it should be"),
+    ("box", _COLOURS["colour"], "wrong colour"),
+    ("box", _COLOURS["text"], "different text"),
+)
+"""What the heat-map's marks mean, as ``(swatch style, colour, words)``: drawn under the compare picture."""
 
 
 def region_name(centre: tuple[float, float], size: tuple[int, int]) -> str:
@@ -49,7 +60,7 @@ def diff_heatmap(
     heat = ndimage.uniform_filter(differs, size=max(3, min(w, h) // 80))
     heat = np.clip(heat * 3.0, 0, 1)
     grey = np.asarray(reference.convert("L"), dtype=np.float64)[..., None] * 0.45 + 140
-    red = np.array([230.0, 20.0, 20.0])
+    red = np.array(_HEAT, dtype=np.float64)
     out = grey * (1 - heat[..., None]) + red * heat[..., None]
     img = Image.fromarray(np.clip(out, 0, 255).astype(np.uint8), "RGB")
 
@@ -95,13 +106,22 @@ def mode_colour(pixels: np.ndarray) -> tuple[int, int, int]:
     return tuple(int(v) for v in np.median(px[codes == values[counts.argmax()]], axis=0))  # type: ignore[return-value]
 
 
-def side_by_side(*images: Image.Image, gap: int = 12, labels: tuple[str, ...] = ()) -> Image.Image:
-    """The pictures next to each other at the first one's height (screenshot | render | heat-map)."""
+def side_by_side(
+    *images: Image.Image,
+    gap: int = 12,
+    labels: tuple[str, ...] = (),
+    legend: Sequence[tuple[str, tuple[int, int, int], str]] = (),
+) -> Image.Image:
+    """The pictures next to each other at the first one's height (screenshot | render | heat-map), a title
+    over each, and under them the ``legend``: ``(style, colour, words)`` entries, style ``"fill"`` (a patch
+    of colour) or ``"box"`` (an outlined square), laid out in rows across the picture."""
     height = images[0].height
     scaled = [im if im.height == height else im.resize((max(1, im.width * height // im.height), height)) for im in images]
-    font = ImageFont.load_default(size=max(14, height // 32))
+    width = sum(im.width for im in scaled) + gap * (len(scaled) - 1)
+    font = label_font(max(MIN_SIZE, height // 32))
     top = int(font.size * 1.6) if labels else 0
-    out = Image.new("RGB", (sum(im.width for im in scaled) + gap * (len(scaled) - 1), height + top), (255, 255, 255))
+    entries, bottom = _legend_layout(legend, font, width)
+    out = Image.new("RGB", (width, height + top + bottom), (255, 255, 255))
     draw = ImageDraw.Draw(out)
     x = 0
     for k, im in enumerate(scaled):
@@ -109,4 +129,35 @@ def side_by_side(*images: Image.Image, gap: int = 12, labels: tuple[str, ...] = 
         if k < len(labels):
             draw.text((x + 6, top * 0.15), labels[k], fill=(0, 0, 0), font=font)
         x += im.width + gap
+    side, pitch = font.size, int(font.size * 1.4)
+    for x, y, style, colour, lines in entries:
+        y += height + top
+        square = (x, y + (pitch - side) // 2, x + side, y + (pitch + side) // 2)
+        if style == "fill":
+            draw.rectangle(square, fill=colour)
+        else:
+            draw.rectangle(square, outline=colour, width=max(2, side // 6))
+        for i, line in enumerate(lines):
+            draw.text((x + side + side // 2, y + i * pitch + pitch // 2), line, fill=(0, 0, 0), font=font, anchor="lm")
     return out
+
+
+def _legend_layout(
+    legend: Sequence[tuple[str, tuple[int, int, int], str]], font: ImageFont.FreeTypeFont | ImageFont.ImageFont, width: int
+) -> tuple[list[tuple[int, int, str, tuple[int, int, int], list[str]]], int]:
+    """Each legend entry as ``(x, y, style, colour, lines)`` (y below the pictures), flowed into rows no
+    wider than ``width`` (an entry too wide for a row of its own wraps its words); and the strip's height."""
+    side, pitch = font.size, int(font.size * 1.4)
+    margin = side // 2
+    room = max(side, width - 2 * margin - side - side // 2)
+    entries = []
+    x, y, row = margin, side // 2, 0
+    for style, colour, words in legend:
+        lines = wrap(words, font, room)
+        span = side + side // 2 + int(max(font.getlength(line) for line in lines)) + 2 * side
+        if x > margin and x + span - 2 * side > width - margin:
+            x, y, row = margin, y + row, 0
+        entries.append((x, y, style, colour, lines))
+        x += span
+        row = max(row, pitch * len(lines))
+    return entries, (y + row + side // 2 if entries else 0)

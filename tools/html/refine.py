@@ -23,10 +23,10 @@ from langchain_core.language_models import BaseChatModel
 from langchain_core.messages import AIMessage, BaseMessage, HumanMessage, SystemMessage
 from PIL import Image
 
-from vlkit.errors import ModelOutputError, RenderError
-from vlkit.tools.html.heatmap import side_by_side
+from vlkit.errors import InvalidArgumentError, ModelOutputError, RenderError
+from vlkit.tools.html.heatmap import LEGEND, side_by_side
+from vlkit.tools.html.page_text import render_with_text
 from vlkit.tools.html.score import VisualScore, visual_score
-from vlkit.tools.render import render_html
 
 __all__ = ["HTMLResult", "HTMLRound", "extract_html", "refine_html"]
 
@@ -111,9 +111,9 @@ class HTMLResult:
         return buffer.getvalue()
 
     def side_by_side(self) -> Image.Image:
-        """screenshot | render | diff heat-map, one picture."""
+        """screenshot | render | diff heat-map, one picture, with the heat-map's legend under it."""
         heat = self.score.heatmap or self.render
-        return side_by_side(self.screenshot, self.render, heat, labels=("screenshot", "render", "differences"))
+        return side_by_side(self.screenshot, self.render, heat, labels=("screenshot", "render", "differences"), legend=LEGEND)
 
 
 # --------------------------------------------------------------------------- the loop
@@ -181,7 +181,7 @@ def refine_html(
     raised — or, with ``fallback_to_text``, the last answer is returned as an escaped text page.
     """
     if rounds < 1:
-        raise ValueError("rounds must be at least 1")
+        raise InvalidArgumentError(f"rounds must be 1 or more; got {rounds}")
     screenshot = screenshot.convert("RGB")
     vw, vh = viewport or screenshot.size
     scale = round(screenshot.width / vw, 3)
@@ -199,11 +199,11 @@ def refine_html(
         retry: str | None = None
         try:
             current.html = extract_html(answer)
-            render = render_html(current.html, vw, vh, device_scale_factor=scale, timeout_s=render_timeout_s)
-            if render.size != screenshot.size:
-                render = render.resize(screenshot.size)
-            current.render = render
-            current.score = visual_score(screenshot, render)
+            # the render's text comes from its DOM: only the screenshot is OCR'd, once for every round
+            page = render_with_text(current.html, vw, vh, device_scale_factor=scale, timeout_s=render_timeout_s)
+            page = page.resized(screenshot.size)
+            current.render = page.image
+            current.score = visual_score(screenshot, page)
         except ModelOutputError as exc:
             current.error = str(exc)
             retry = prompt("no_document").format(error=f"Your answer could not be used: {exc}.")
@@ -235,12 +235,12 @@ def refine_html(
             "<!DOCTYPE html>\n<html><head><meta charset='utf-8'></head><body><pre style='white-space:pre-wrap'>"
             f"{html_lib.escape(last.answer)}</pre></body></html>"
         )
-        render = render_html(text_page, vw, vh, device_scale_factor=scale, timeout_s=render_timeout_s)
-        render = render.resize(screenshot.size) if render.size != screenshot.size else render
+        page = render_with_text(text_page, vw, vh, device_scale_factor=scale, timeout_s=render_timeout_s)
+        page = page.resized(screenshot.size)
         return HTMLResult(
             html=text_page,
-            score=visual_score(screenshot, render),
-            render=render,
+            score=visual_score(screenshot, page),
+            render=page.image,
             rounds=history,
             best_round=last.index,
             screenshot=screenshot,

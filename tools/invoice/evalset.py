@@ -24,8 +24,8 @@ from pathlib import Path
 from typing import Any
 
 from vlkit.tools.invoice.numerals import to_chinese_amount
-from vlkit.tools.invoice.schema import Invoice, LineItem, Party
-from vlkit.tools.invoice.uscc import USCC_ALPHABET, uscc_check_char
+from vlkit.tools.invoice._schema import Invoice, LineItem, Party
+from vlkit.tools.invoice._uscc import USCC_ALPHABET, uscc_check_char
 
 __all__ = ["make_invoice", "layout", "render_png", "render_pdf", "generate", "KINDS"]
 

@@ -1,11 +1,21 @@
 """Chinese capital amounts (大写金额): ``壹万贰仟叁佰肆拾伍元陆角柒分`` <-> ``Decimal("12345.67")``.
 
 The VAT invoice prints 价税合计 twice, in figures and in capital numerals, precisely so that a misread
-digit shows up; :func:`parse_chinese_amount` lets the checks compare the two. It follows the rules of
-the 《支付结算办法》 (元 then 整/正; 零 for skipped places; 角/分 for tenths and hundredths) and is lenient
-where real invoices differ (圆 for 元, lowercase 一二三, 两, a missing 零, 整 after 角 or 分, a leading
-⊗/人民币), but strict where a misreading would hide: two digits in a row, units out of order, a
-unit without a digit, unknown characters all raise :class:`ChineseAmountError`.
+digit shows up; :func:`parse_chinese_amount` lets the checks compare the two. It reads every form the
+rules for 中文大写金额数字 (《支付结算办法》附件一, 正确填写票据和结算凭证的基本规定) allow:
+
+* the capitals 壹贰叁肆伍陆柒捌玖拾佰仟万亿元角分零整(正), and the traditional 貳陸億萬圓;
+* 整 (or 正) after 元; after 角 with or without it; never needed after 分;
+* an optional 人民币 before the amount;
+* 零 for a zero in the middle, one 零 for a run of zeros; where the 万 or 元 place is 0 but the next
+  place (千, 角) is not, one 零 or none (¥1,680.32 = 壹仟陆佰捌拾元零叁角贰分 = 壹仟陆佰捌拾元叁角贰分);
+  a 0 角 before a non-zero 分 writes 零 after 元 (¥325.04 = 叁佰贰拾伍元零肆分).
+
+It is lenient where real invoices differ (圆 for 元, lowercase 一二三, 两, a missing 零, 整 after 分,
+a leading ⊗), but strict where a misreading would hide: two digits in a row, units out of order, a
+unit without a digit, unknown characters (the colloquial 毛, 另, 念 too) all raise
+:class:`ChineseAmountError`. :func:`to_chinese_amount` writes one canonical form: each rule's first
+example (元零叁角 where the 元 place is 0, 拾万柒仟 without a 零 after 万).
 """
 
 from __future__ import annotations
@@ -20,7 +30,8 @@ _DIGITS = {
     "玖": 9, "九": 9,
 }
 _SMALL_UNITS = {"拾": 10, "十": 10, "佰": 100, "百": 100, "仟": 1000, "千": 1000}
-_YUAN = "元圆"
+_YUAN = "元圆圓"
+_TRADITIONAL = str.maketrans({"萬": "万", "億": "亿"})
 _END = "整正"
 _PREFIXES = ("人民币", "ⓧ", "Ⓧ", "⊗", "×", "（大写）", "(大写)", "大写", "：", ":")
 _CAPITAL_DIGITS = "零壹贰叁肆伍陆柒捌玖"
@@ -91,7 +102,7 @@ def parse_chinese_amount(text: str) -> Decimal:
     """
     if not isinstance(text, str):
         raise ChineseAmountError(f"not a Chinese capital amount: {text!r} (not a string)")
-    s = "".join(text.split())
+    s = "".join(text.split()).translate(_TRADITIONAL)
     negative = False
     changed = True
     while changed:
@@ -140,8 +151,7 @@ def _parse_fraction(text: str, part: str) -> int:
                     i += 2
                     expect, number = "分", None
                     continue
-                number = None  # 壹元零伍分
-                expect = "分"
+                number = None  # 壹元零伍分, and 壹仟陆佰捌拾元零叁角贰分 (the 元 place is 0)
         elif ch == "角":
             if number is None or expect != "角":
                 raise _fail(text, "'角' without a digit" if number is None else "'角' after '分'")
@@ -210,6 +220,8 @@ def to_chinese_amount(value: Decimal | int | str) -> str:
     if jiao == 0 and fen == 0:
         return sign + (words or "零元") + "整"
     if jiao:
+        if integer % 10 == 0 and integer:
+            words += "零"  # the 元 place is 0: 壹仟陆佰捌拾元零叁角贰分 (the rule's first form)
         words += _CAPITAL_DIGITS[jiao] + "角"
     elif integer:
         words += "零"

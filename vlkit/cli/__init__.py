@@ -1,25 +1,27 @@
-"""The ``vlkit`` command line: ``vlkit chat`` and ``vlkit kb …``."""
+"""The ``vlkit`` command line: ``vlkit chat``, ``agent``, ``kb …``, ``html``, ``invoice``, ``gui``, ``serve``."""
 
 from __future__ import annotations
 
 import logging
+from typing import TYPE_CHECKING
 
 import typer
 
 from vlkit.errors import VlkitError
+from vlkit.lazy import lazy_exports
 
 __all__ = ["app", "main"]
 
 # name -> (module, attribute, kind), in the order `vlkit --help` lists them. Command modules import only
 # typer/rich at module level; heavy imports happen inside the commands.
 _COMMANDS: dict[str, tuple[str, str, str]] = {
-    "chat": ("vlkit.cli.chat", "chat", "command"),
-    "agent": ("vlkit.cli.agent", "agent", "command"),
-    "kb": ("vlkit.cli.kb", "app", "group"),
-    "html": ("vlkit.cli.html", "app", "group"),
-    "invoice": ("vlkit.cli.invoice", "app", "group"),
-    "gui": ("vlkit.cli.gui", "app", "group"),
-    "serve": ("vlkit.cli.serve", "serve", "command"),
+    "chat": ("vlkit.cli._chat", "chat", "command"),
+    "agent": ("vlkit.cli._agent", "agent", "command"),
+    "kb": ("vlkit.cli._kb", "app", "group"),
+    "html": ("vlkit.cli._html", "app", "group"),
+    "invoice": ("vlkit.cli._invoice", "app", "group"),
+    "gui": ("vlkit.cli._gui", "app", "group"),
+    "serve": ("vlkit.cli._serve", "serve", "command"),
 }
 
 
@@ -39,7 +41,8 @@ def _root(
 
 def build_app(only: str | None = None) -> typer.Typer:
     """The ``vlkit`` Typer app with every command, or with ``only`` that one: a run of ``vlkit kb search``
-    then neither imports the other command modules nor builds their options (~0.15 s of its start-up)."""
+    then neither imports the other command modules nor builds their options (a command's start-up is
+    what ``benchmarks/bench_cli.py`` measures)."""
     import importlib
 
     root = typer.Typer(
@@ -51,30 +54,35 @@ def build_app(only: str | None = None) -> typer.Typer:
         add_completion=False,
     )
     root.callback()(_root)
+    from vlkit.cli._exits import epilog
+
     for name, (module, attr, kind) in _COMMANDS.items():
         if only is not None and name != only:
             continue
-        target = getattr(importlib.import_module(module), attr)
+        loaded = importlib.import_module(module)
+        target = getattr(loaded, attr)
         if kind == "group":
             root.add_typer(target, name=name)
-        else:
-            root.command(name)(target)
+        else:  # a command module may say what its exit status 1 means (EPILOG); the others have none
+            root.command(name, epilog=getattr(loaded, "EPILOG", None) or epilog())(target)
     return root
 
 
-def __getattr__(name: str) -> typer.Typer:
-    if name == "app":  # the whole CLI, e.g. for typer.testing.CliRunner
-        global app
-        app = build_app()
-        return app
-    raise AttributeError(f"module 'vlkit.cli' has no attribute {name!r}")
+# ``app``: the whole CLI (e.g. for typer.testing.CliRunner), built on first use by vlkit.cli._app
+__getattr__, __dir__ = lazy_exports(__name__, {"app": "vlkit.cli._app"})
+
+if TYPE_CHECKING:
+    from vlkit.cli._app import app
 
 
 def main() -> None:
-    """Entry point: typed vlkit errors become one red line and exit code 2, not a traceback."""
+    """Entry point: typed vlkit errors become one red line in the command line's words (``--family``, not
+    ``family=``; see :class:`vlkit.errors.Words`) and exit status 2, not a traceback. Each command's
+    ``--help`` ends with the exit statuses it uses."""
     from rich.text import Text
 
-    from vlkit.cli.console import err_console, printable
+    from vlkit.cli._console import err_console, printable
+    from vlkit.cli._exits import USAGE
 
     logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
     import sys
@@ -84,5 +92,5 @@ def main() -> None:
         build_app(command if command in _COMMANDS else None)()
     except VlkitError as exc:
         # the message is data (file names, pip hints like vlkit[test]): never parsed as Rich markup
-        err_console.print(Text.assemble(("error:", "bold red"), " ", printable(exc)), highlight=False)
-        raise SystemExit(2) from None
+        err_console.print(Text.assemble(("error:", "bold red"), " ", printable(exc.on("cli"))), highlight=False)
+        raise SystemExit(USAGE) from None

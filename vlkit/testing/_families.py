@@ -1,6 +1,6 @@
 """What a tiny test checkpoint adds to a family's facts: config sizes, image processor, template.
 
-Patch size, merge size and the family list itself come from :mod:`vlkit.models.families`, the one owner
+Patch size, merge size and the family list itself come from :mod:`vlkit.vision.families`, the one owner
 of per-family facts; this module only adds what a checkpoint *builder* needs.
 
 The sizes are tiny, but each config keeps the structure of the real checkpoint it stands in for
@@ -14,9 +14,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from vlkit.models.families import FAMILIES as MODEL_FAMILIES
-from vlkit.models.families import family_for_model_type
-from vlkit.models.families import FamilySpec as ModelFamily
+from vlkit.vision.families import FAMILIES as MODEL_FAMILIES
+from vlkit.vision.families import family_for_model_type
+from vlkit.vision.families import FamilySpec as ModelFamily
 
 __all__ = ["TinySpec", "TINY_SPECS", "TINY_FAMILIES", "family_spec", "text_config"]
 
@@ -42,7 +42,7 @@ _CLIP_STD = [0.26862954, 0.26130258, 0.27577711]
 
 @dataclass(frozen=True)
 class TinySpec:
-    """What a tiny checkpoint of one family needs beyond :class:`vlkit.models.families.FamilySpec`."""
+    """What a tiny checkpoint of one family needs beyond :class:`vlkit.vision.families.FamilySpec`."""
 
     model: ModelFamily
     """The family's facts (``model_type``, patch and merge size, …)."""
@@ -60,6 +60,9 @@ class TinySpec:
     """Family-specific ``text_config`` entries (merged over the shared tiny sizes)."""
     vision: dict[str, Any]
     """Family-specific ``vision_config`` entries (merged over the shared tiny vision sizes)."""
+    video_processor: str | None = None
+    """``video_processor_type`` of the ``video_preprocessor_config.json`` the real checkpoint ships (Qwen3-VL),
+    None where it ships none (Qwen2-VL and Qwen2.5-VL: their video processor reads ``preprocessor_config.json``)."""
 
     @property
     def family(self) -> str:
@@ -67,7 +70,7 @@ class TinySpec:
         return self.model.model_type
 
     def __getattr__(self, name: str) -> Any:
-        # patch_size, merge_size, factor, …: the family's own facts, from vlkit.models.families
+        # patch_size, merge_size, factor, …: the family's own facts, from vlkit.vision.families
         if name == "model":  # not set yet (copy, unpickling)
             raise AttributeError(name)
         return getattr(self.model, name)
@@ -140,6 +143,7 @@ _EXTRAS: dict[str, dict[str, Any]] = {
             "num_position_embeddings": 256,
             "deepstack_visual_indexes": [1],
         },
+        video_processor="Qwen3VLVideoProcessor",
     ),
 }
 
@@ -147,11 +151,11 @@ TINY_SPECS: dict[str, TinySpec] = {name: TinySpec(model=MODEL_FAMILIES[name], **
 
 TINY_FAMILIES: list[str] = list(TINY_SPECS)
 """The families :func:`vlkit.testing.build_tiny_checkpoint` can build, as ``model_type`` names
-(every family of :data:`vlkit.models.families.FAMILIES`)."""
+(every family of :data:`vlkit.vision.families.FAMILIES`)."""
 
 
 def family_spec(family: str) -> TinySpec:
-    """Return the spec of ``family``; an unknown one raises vlkit.models.families' error naming the valid ones."""
+    """Return the spec of ``family``; an unknown one raises vlkit.vision.families' error naming the valid ones."""
     return TINY_SPECS[family_for_model_type(family).model_type]
 
 

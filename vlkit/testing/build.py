@@ -2,8 +2,9 @@
 
 The folder holds the files a real Hugging Face checkpoint has (``config.json``,
 ``model.safetensors``, ``generation_config.json``, ``tokenizer.json``, ``tokenizer_config.json``,
-``vocab.json``, ``merges.txt``, ``chat_template.jinja``, ``preprocessor_config.json``), so code
-under test loads it only through the public path a real checkpoint takes::
+``vocab.json``, ``merges.txt``, ``chat_template.jinja``, ``preprocessor_config.json``, and for Qwen3-VL
+``video_preprocessor_config.json``), so code under test loads it only through the public path a real
+checkpoint takes::
 
     folder = build_tiny_checkpoint("qwen3_vl", tmp_path / "tiny")
     model = AutoModelForImageTextToText.from_pretrained(folder)
@@ -135,6 +136,33 @@ def _preprocessor_config(spec: TinySpec) -> dict[str, Any]:
     }
 
 
+def _video_preprocessor_config(spec: TinySpec) -> dict[str, Any] | None:
+    """The ``video_preprocessor_config.json`` of families whose real checkpoints ship one (Qwen3-VL), so
+    ``AutoVideoProcessor`` picks the family's own class; its ``size`` bounds a whole video, as Qwen3-VL's does."""
+    if spec.video_processor is None:
+        return None
+    area = spec.factor * spec.factor
+    return {
+        "video_processor_type": spec.video_processor,
+        "processor_class": spec.processor_class,
+        "do_resize": True,
+        "do_rescale": True,
+        "rescale_factor": 1 / 255,
+        "do_normalize": True,
+        "do_convert_rgb": True,
+        "do_sample_frames": True,
+        "image_mean": list(spec.image_mean),
+        "image_std": list(spec.image_std),
+        "size": {"shortest_edge": _MIN_VISUAL_TOKENS * area, "longest_edge": _MAX_VISUAL_TOKENS * area * 64},
+        "patch_size": spec.patch_size,
+        "temporal_patch_size": 2,
+        "merge_size": spec.merge_size,
+        "fps": 2,
+        "min_frames": 4,
+        "max_frames": 768,
+    }
+
+
 def _generation_config(tokenizer: PreTrainedTokenizerBase) -> Any:
     from transformers import GenerationConfig
 
@@ -203,5 +231,8 @@ def build_tiny_checkpoint(family: str, folder: str | Path, *, seed: int = 0) -> 
     write_vocab_and_merges(tokenizer, folder)
     preprocessor = json.dumps(_preprocessor_config(spec), indent=2) + "\n"
     (folder / "preprocessor_config.json").write_text(preprocessor, encoding="utf-8")
+    video = _video_preprocessor_config(spec)
+    if video is not None:
+        (folder / "video_preprocessor_config.json").write_text(json.dumps(video, indent=2) + "\n", encoding="utf-8")
     logger.info("built tiny %s checkpoint (seed %d) in %s", family, seed, folder)
     return folder

@@ -50,8 +50,8 @@ def content_version() -> str:
                     pending.append(entry)
             elif entry.name.endswith(_SOURCE_SUFFIXES):
                 files.append(entry)
-    # The tiny specs take the patch geometry from vlkit.models.families: its source counts too.
-    files.append(resources.files("vlkit.models").joinpath("families.py"))
+    # The tiny specs take the patch geometry from vlkit.vision.families: its source counts too.
+    files.append(resources.files("vlkit.vision").joinpath("families.py"))
     for entry in sorted(files, key=lambda e: str(e)):
         digest.update(entry.name.encode() + b"\0" + entry.read_bytes() + b"\0")
     return digest.hexdigest()[:12]

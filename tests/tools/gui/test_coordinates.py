@@ -8,9 +8,8 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from vlkit.models.families import FAMILIES
-from vlkit.models.images import resized_size, smart_resize
-from vlkit.tools.gui.coordinates import ScreenGeometry
+from vlkit.vision import FAMILIES, resized_size, smart_resize
+from vlkit.tools.gui._coordinates import ScreenGeometry
 
 TOKENS = [4, 16, 64, 256, 1280, 4096, 16384]
 

@@ -6,9 +6,9 @@ from __future__ import annotations
 import pytest
 
 from vlkit.errors import MissingExtraError
-from vlkit.tools.gui.actions import DragAction, KeyAction, PointAction, ScrollAction, TypeAction
-from vlkit.tools.gui.executor import PageExecutor, playwright_key
-from vlkit.tools.gui.policy import ActionPolicy
+from vlkit.tools.gui._actions import DragAction, KeyAction, PointAction, ScrollAction, TypeAction
+from vlkit.tools.gui._executor import PageExecutor, playwright_key
+from vlkit.tools.gui._policy import ActionPolicy
 
 pytestmark = pytest.mark.browser
 
@@ -82,7 +82,7 @@ def test_key_names_map_to_playwright() -> None:
 def test_the_desktop_executor_needs_the_desktop_extra() -> None:
     import importlib.util
 
-    from vlkit.tools.gui.executor import DesktopExecutor
+    from vlkit.tools.gui._executor import DesktopExecutor
 
     if importlib.util.find_spec("pyautogui") is not None:
         pytest.skip("pyautogui is installed here; the missing-extra path cannot be shown")

@@ -13,10 +13,10 @@ from pathlib import Path
 import pytest
 from PIL import Image
 
-from vlkit.models.families import FAMILIES
-from vlkit.tools.gui.actions import PointAction
+from vlkit.vision import FAMILIES
+from vlkit.tools.gui._actions import PointAction
 from vlkit.tools.gui.evalset import load_items
-from vlkit.tools.gui.planner import GUIActionPlanner
+from vlkit.tools.gui._planner import GUIActionPlanner
 
 pytestmark = pytest.mark.browser
 
@@ -33,7 +33,7 @@ def test_native_answers_land_inside_the_target(family: str, tokens: int | None, 
     items = items[::2] if tokens is None else items[1::5]  # every viewport, fewer items at the extra budgets
     model = native_model(family=family)
     max_pixels = tokens * spec.factor**2 if tokens else None
-    planners = {d: GUIActionPlanner(llm=model, family=family, device=d, max_pixels=max_pixels) for d in ("desktop", "mobile")}
+    planners = {d: GUIActionPlanner(model=model, family=family, device=d, max_pixels=max_pixels) for d in ("desktop", "mobile")}
     images: dict[str, Image.Image] = {}
     misses = []
     for item in items:
@@ -62,7 +62,7 @@ def test_qwen3_divisor_999_is_a_setting(evalset: Path, native_model: type) -> No
     model = native_model(family="qwen3_vl")
     left, top, right, bottom = item.box
     model.target = (left / image.width, top / image.height, right / image.width, bottom / image.height)
-    planner = GUIActionPlanner(llm=model, family="qwen3_vl", device="mobile", relative_divisor=999)
+    planner = GUIActionPlanner(model=model, family="qwen3_vl", device="mobile", relative_divisor=999)
     action = planner.plan(image, item.instruction)
     assert model.seen[-1]["told"] == (999, 999)
     assert item.contains(action.point)
@@ -71,7 +71,7 @@ def test_qwen3_divisor_999_is_a_setting(evalset: Path, native_model: type) -> No
 
 def test_history_goes_into_the_prompt_as_steps(native_model: type) -> None:
     model = native_model(family="qwen2_5_vl", target=(0.4, 0.4, 0.6, 0.6))
-    planner = GUIActionPlanner(llm=model, family="qwen2_5_vl")
+    planner = GUIActionPlanner(model=model, family="qwen2_5_vl")
     first = planner.plan(Image.new("RGB", (1280, 800), "white"), "Open the menu")
     planner.plan(Image.new("RGB", (1280, 800), "white"), "Open the menu", history=["Opened the browser.", first])
     text = model.seen[-1]["text"]

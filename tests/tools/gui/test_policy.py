@@ -5,9 +5,9 @@ from __future__ import annotations
 
 import pytest
 
-from vlkit.tools.gui.actions import KeyAction, PointAction, TypeAction
-from vlkit.tools.gui.executor import PageExecutor
-from vlkit.tools.gui.policy import ActionPolicy, ScreenContext, find_injected_instructions
+from vlkit.tools.gui._actions import KeyAction, PointAction, TypeAction
+from vlkit.tools.gui._executor import PageExecutor
+from vlkit.tools.gui._policy import ActionPolicy, ScreenContext, find_injected_instructions
 
 pytestmark = pytest.mark.browser
 

@@ -10,8 +10,8 @@ import pytest
 from PIL import Image, ImageDraw
 from typer.testing import CliRunner
 
-from vlkit.tools.gui.actions import DESKTOP_KINDS, MOBILE_KINDS, parse_action
-from vlkit.tools.gui.planner import GUIActionPlanner
+from vlkit.tools.gui._actions import DESKTOP_KINDS, MOBILE_KINDS, parse_action
+from vlkit.tools.gui._planner import GUIActionPlanner
 
 pytestmark = pytest.mark.slow
 
@@ -36,7 +36,7 @@ def test_sampled_tiny_models_always_give_a_valid_on_screen_action(family: str, t
         device = "desktop" if seed % 2 == 0 else "mobile"
         screen = _screen(1366, 768) if device == "desktop" else _screen(412, 915)
         llm = ChatQwenVL(model=tiny_checkpoints(family), temperature=1.0, seed=seed, max_tokens=80, max_pixels=64 * 32 * 32)
-        action = GUIActionPlanner(llm=llm, device=device).plan(screen, "Sign in")
+        action = GUIActionPlanner(model=llm, device=device).plan(screen, "Sign in")
         assert parse_action(action.model_dump()) == action  # a well-formed member of the union
         assert action.kind in (DESKTOP_KINDS if device == "desktop" else MOBILE_KINDS)
         kinds.add(action.kind)

@@ -9,8 +9,8 @@ import pytest
 from PIL import Image
 
 from vlkit.errors import InvalidActionError, ModelOutputError
-from vlkit.tools.gui.actions import DragAction, KeyAction, ScrollAction, TerminateAction, TypeAction
-from vlkit.tools.gui.planner import GUIActionPlanner
+from vlkit.tools.gui._actions import DragAction, KeyAction, ScrollAction, TerminateAction, TypeAction
+from vlkit.tools.gui._planner import GUIActionPlanner
 
 SCREEN = Image.new("RGB", (1366, 768), "white")  # qwen2_5_vl, default budget: the model sees 588x308
 
@@ -34,7 +34,7 @@ def _call(arguments: dict, name: str = "computer_use") -> str:
     ],
 )
 def test_bad_answers_name_the_problem(answer: str, message: str, native_model: type) -> None:
-    planner = GUIActionPlanner(llm=native_model(family="qwen2_5_vl", answer=answer), family="qwen2_5_vl")
+    planner = GUIActionPlanner(model=native_model(family="qwen2_5_vl", answer=answer), family="qwen2_5_vl")
     with pytest.raises(InvalidActionError, match=re.escape(message)) as info:
         planner.plan(SCREEN, "Sign in")
     assert isinstance(info.value, ModelOutputError)  # agent loops feed these back to the model
@@ -42,14 +42,14 @@ def test_bad_answers_name_the_problem(answer: str, message: str, native_model: t
 
 def test_qwen3_bounds_are_the_relative_grid(native_model: type) -> None:
     answer = _call({"action": "click", "coordinate": [1001, 5]}, name="mobile_use")
-    planner = GUIActionPlanner(llm=native_model(family="qwen3_vl", answer=answer), family="qwen3_vl", device="mobile")
+    planner = GUIActionPlanner(model=native_model(family="qwen3_vl", answer=answer), family="qwen3_vl", device="mobile")
     with pytest.raises(InvalidActionError, match=r"x must be 0\.\.1000 .*told is 1000x1000"):
         planner.plan(SCREEN, "Tap")
 
 
 def test_allowed_kinds_limit_the_function_and_the_answers(native_model: type) -> None:
     model = native_model(family="qwen3_vl", answer=_call({"action": "key", "keys": ["ctrl", "w"]}))
-    planner = GUIActionPlanner(llm=model, family="qwen3_vl", allowed_kinds=("left_click", "scroll"))
+    planner = GUIActionPlanner(model=model, family="qwen3_vl", allowed_kinds=("left_click", "scroll"))
     with pytest.raises(InvalidActionError, match="unknown action 'key' for desktop; valid actions: left_click, scroll"):
         planner.plan(SCREEN, "Close the tab")
     tools = json.loads(model.seen[-1]["text"].split("<tools>\n")[1].split("\n</tools>")[0])
@@ -70,17 +70,17 @@ def test_allowed_kinds_limit_the_function_and_the_answers(native_model: type) ->
 )
 def test_every_action_shape_converts(family: str, device: str, arguments: dict, expected, native_model: type) -> None:
     name = "mobile_use" if device == "mobile" else "computer_use"
-    planner = GUIActionPlanner(llm=native_model(family=family, answer=_call(arguments, name)), family=family, device=device)
+    planner = GUIActionPlanner(model=native_model(family=family, answer=_call(arguments, name)), family=family, device=device)
     action = planner.plan(SCREEN, "do it")
     assert action.model_dump(exclude={"raw", "thought"}) == expected.model_dump(exclude={"raw", "thought"})
 
 
 def test_qwen2_accepts_json_and_native_boxes(native_model: type) -> None:
     for answer in ['{"action": "left_click", "box": "(100,200),(300,400)"}', "<|box_start|>(100,200),(300,400)<|box_end|>"]:
-        planner = GUIActionPlanner(llm=native_model(family="qwen2_vl", answer=answer), family="qwen2_vl")
+        planner = GUIActionPlanner(model=native_model(family="qwen2_vl", answer=answer), family="qwen2_vl")
         action = planner.plan(SCREEN, "Click")
         assert (action.kind, action.x, action.y) == ("left_click", 273, 230)  # centre (200, 300)/1000 of 1366x768
-    planner = GUIActionPlanner(llm=native_model(family="qwen2_vl", answer="(100,200),(1300,400)"), family="qwen2_vl")
+    planner = GUIActionPlanner(model=native_model(family="qwen2_vl", answer="(100,200),(1300,400)"), family="qwen2_vl")
     with pytest.raises(InvalidActionError, match=r"box \(1300, 400\) is off-screen: x must be 0\.\.1000"):
         planner.plan(SCREEN, "Click")
 
@@ -89,7 +89,7 @@ def test_a_chat_model_without_a_family_is_a_user_error(native_model: type) -> No
     from vlkit.errors import UnsupportedModelError
 
     with pytest.raises(UnsupportedModelError, match="pass family='qwen2_vl'"):
-        GUIActionPlanner(llm=native_model(family="qwen2_vl")).plan(SCREEN, "x")
+        GUIActionPlanner(model=native_model(family="qwen2_vl")).plan(SCREEN, "x")
 
 
 def test_native_tool_calls_from_a_server_are_validated_too() -> None:
@@ -101,8 +101,8 @@ def test_native_tool_calls_from_a_server_are_validated_too() -> None:
         call = {"name": "computer_use", "args": args, "id": "call_1", "type": "tool_call"}
         return FakeMessagesListChatModel(responses=[AIMessage(content="", tool_calls=[call])])
 
-    ok = GUIActionPlanner(llm=served({"action": "left_click", "coordinate": [294, 154]}), family="qwen2_5_vl")
+    ok = GUIActionPlanner(model=served({"action": "left_click", "coordinate": [294, 154]}), family="qwen2_5_vl")
     assert ok.plan(SCREEN, "x").point == (684, 385)
-    bad = GUIActionPlanner(llm=served({"action": "left_click", "coordinate": [294, 400]}), family="qwen2_5_vl")
+    bad = GUIActionPlanner(model=served({"action": "left_click", "coordinate": [294, 400]}), family="qwen2_5_vl")
     with pytest.raises(InvalidActionError, match=r"coordinate \(294, 400\) is off-screen"):
         bad.plan(SCREEN, "x")

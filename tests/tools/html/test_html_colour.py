@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from vlkit.tools.html.colour import ciede2000, hex_colour, srgb_to_lab
+from vlkit.tools.html._colour import ciede2000, hex_colour, srgb_to_lab
 
 # (L1, a1, b1), (L2, a2, b2), ΔE00 — Color Res. Appl. 30(1):21-30, Table 1
 SHARMA = [

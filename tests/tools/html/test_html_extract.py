@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from vlkit.errors import ModelOutputError
-from vlkit.tools.html import extract_html
+from vlkit.tools.html.refine import extract_html
 
 DOC = "<!DOCTYPE html>\n<html><head><style>h1 { color: red; }</style></head><body><h1>Hi</h1></body></html>"
 
@@ -44,3 +44,15 @@ def test_a_fenced_fragment_is_wrapped() -> None:
 def test_no_document_is_a_model_output_error(answer) -> None:
     with pytest.raises(ModelOutputError, match="no HTML document"):
         extract_html(answer)
+
+
+def test_zero_rounds_is_an_invalid_argument_before_any_model_call() -> None:
+    from langchain_core.language_models.fake_chat_models import FakeMessagesListChatModel
+    from PIL import Image
+
+    from vlkit.errors import InvalidArgumentError
+    from vlkit.tools.html.refine import refine_html
+
+    model = FakeMessagesListChatModel(responses=[])
+    with pytest.raises(InvalidArgumentError, match="rounds must be 1 or more; got 0"):
+        refine_html(model, Image.new("RGB", (64, 48), "white"), rounds=0)

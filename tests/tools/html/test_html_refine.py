@@ -4,11 +4,13 @@ from __future__ import annotations
 
 import base64
 
+import numpy as np
 import pytest
 from langchain_core.messages import ToolMessage
 
 from vlkit.errors import ModelOutputError, UnsupportedModelError
 from vlkit.tools.html import HTMLResult, ScreenshotToHTML
+from vlkit.tools.html.heatmap import LEGEND
 
 pytestmark = pytest.mark.browser
 
@@ -42,6 +44,8 @@ def test_keeps_the_better_round_and_stops_when_a_round_does_not_improve(
     assert "#cc3333, should be #3366cc" in prompt_text(model.calls[2])
     side = result.side_by_side()
     assert side.width > 3 * 1280 and side.height >= 800
+    legend = np.asarray(side.crop((0, side.height - 80, side.width, side.height)))
+    assert all((legend == colour).all(axis=2).any() for _, colour, _ in LEGEND)  # the heat-map's legend, under it
 
 
 def test_stops_at_the_target(scripted, landing_png, pages) -> None:

@@ -103,3 +103,53 @@ def test_paths_are_accepted_and_sizes_may_differ(tmp_path, shots) -> None:
     assert s.position > 0.97 and s.block_match > 0.5  # positions are compared in page-relative terms
     with pytest.raises(ImageUnreadableError, match="cannot read image"):
         visual_score(tmp_path / "missing.png", half)
+
+
+# --------------------------------------------------------------------------- the render's text from its DOM
+
+
+def test_only_the_screenshot_is_read_by_ocr(pages, monkeypatch, chromium) -> None:
+    from vlkit.tools.html import score as score_mod
+    from vlkit.tools.html.page_text import render_with_text
+
+    calls: list[tuple[int, ...]] = []
+    real = score_mod._ocr_lines
+    monkeypatch.setattr(score_mod, "_ocr_lines", lambda pixels, m: calls.append(pixels.shape) or real(pixels, m))
+    size = (1100, 700)  # a size no other test OCRs: nothing cached yet
+    shot = render_html(pages["login"], *size)
+    first = visual_score(shot, render_with_text(pages["login"], *size))
+    moved = pages["login"].replace("<body", "<body style='padding-top:60px'", 1)
+    second = visual_score(shot, render_with_text(moved, *size))
+    assert calls == [(700, 1100, 3)]  # the screenshot, once; neither render
+    assert first.total >= 0.99 and second.position < first.position
+    visual_score(shot, render_html(moved, *size))  # a bare picture has no DOM: it is OCR'd
+    assert len(calls) == 2
+
+
+def test_dom_and_ocr_candidates_agree_on_the_built_in_pages(pages, shots) -> None:
+    from vlkit.tools.html.page_text import render_with_text
+
+    for name in ("landing", "news_zh", "dashboard"):
+        dom = visual_score(shots[name], render_with_text(pages[name], *SIZE))
+        assert dom.total >= 0.99, (name, dom.terms(), dom.describe())
+        assert [d.kind for d in dom.diff if d.kind in ("missing", "extra")] == [], (name, dom.describe())
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("name", ["git_tutorial", "py_datastructures", "sqlite_datatypes"])
+def test_content_outranks_style_on_real_pages(name: str, chromium) -> None:
+    """The graded set (real Debian documentation pages): every content removal below every restyle and
+    move, each kind's steps falling, the page itself on top at 0.99 or more."""
+    from vlkit.tools.html.gradedset import graded_variants, ordering_agreement, real_pages
+    from vlkit.tools.html.page_text import render_with_text
+
+    variants = graded_variants(real_pages()[name], SIZE)
+    assert {"restyle-4", "remove-25", "remove-75", "move-2"} <= set(variants)
+    reference = render_with_text(variants["self"], *SIZE).image
+    scores = {v: visual_score(reference, render_with_text(html, *SIZE)).total for v, html in variants.items()}
+    assert scores["self"] >= 0.99, scores
+    agreement = ordering_agreement({name: scores})
+    assert agreement.total >= 30 and agreement.wrong == [], (agreement.wrong, scores)
+    assert max(scores[v] for v in ("remove-25", "remove-50", "remove-75")) < min(
+        scores[v] for v in variants if v.startswith("restyle")
+    )

@@ -43,12 +43,15 @@ def test_compare_path_and_scripted_rounds_print_scores(vlkit_cli, small_shot, tm
     from langchain_core.language_models.fake_chat_models import FakeMessagesListChatModel
     from langchain_core.messages import AIMessage
 
-    import vlkit.cli.html as cli_html
-    from vlkit.models.families import FAMILIES
+    import vlkit.cli._html as cli_html
+    from vlkit.vision import FAMILIES, visual_budget
 
-    class QwenLikeFake(FakeMessagesListChatModel):
-        def family_spec(self):  # what ChatQwenVL offers; the tool reads the family from it
+    class QwenLikeFake(FakeMessagesListChatModel):  # implements vlkit.vision.VisionFacts, as ChatQwenVL does
+        def family_spec(self):  # the tool reads the family from it
             return FAMILIES["qwen2_vl"]
+
+        def visual_budget(self, family=None):
+            return visual_budget(family or self.family_spec(), "cpu")
 
     answer = AIMessage(f"```html\n{pages['login']}\n```")
     monkeypatch.setattr(cli_html, "_build_model", lambda *a: QwenLikeFake(responses=[answer]))
@@ -90,6 +93,6 @@ def test_eval_with_a_tiny_model_scores_its_pages(vlkit_cli, small_shot, tmp_path
     (folder / "login.html").write_text(pages["login"])
     run = vlkit_cli("html", "eval", folder, "--tiny", "qwen2_5_vl", "--rounds", "1", "--max-tokens", "16", "--json", tmp_path / "t.json")
     assert run.code == 0, run.err
-    assert "model pages over 1 pages" in run.out and "noise" in run.err
+    assert "model pages over 1 page" in run.out and "noise" in run.err
     total = json.loads((tmp_path / "t.json").read_text())["login"]["total"]
     assert 0.0 <= total < 0.9  # random text is not the sign-in page

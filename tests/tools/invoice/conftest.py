@@ -65,7 +65,7 @@ def evalset(tmp_path_factory: pytest.TempPathFactory) -> Path:
 @pytest.fixture(scope="session")
 def read_once(evalset: Path) -> Any:
     """``read_once(name)`` -> pages of that evalset document, each file read (OCR'd) once per session."""
-    from vlkit.tools.invoice.pages import read_pages
+    from vlkit.tools.invoice._pages import read_pages
 
     cache: dict[str, Any] = {}
 

@@ -7,12 +7,13 @@ from decimal import Decimal as D
 import pytest
 from pydantic import Field
 
-from vlkit.tools.invoice.checks import Check, check_invoice, iso4217_codes
-from vlkit.tools.invoice.schema import Identifier, Invoice, LineItem, Money, Party
+from vlkit.tools.invoice._checks import Check, check_invoice, iso4217_codes
+from vlkit.tools.invoice._schema import Identifier, Invoice, LineItem, Money, Party
 
 PAGE = """增值税专用发票  发票号码: 08812345
 开票日期: 2024年03月15日
 纳税人识别号: 91110000600037341L
+货物或应税劳务名称 规格型号 单位 数量 单价 金额 税率 税额
 办公用纸 A4 箱 3 33.333333 100.00 13% 13.00
 合计 ¥100.00 ¥13.00
 价税合计(大写) ⊗壹佰壹拾叁元整 (小写) ￥１１３.００
@@ -166,6 +167,6 @@ def test_number_normalisation(printed: str, value: str) -> None:
 @pytest.mark.parametrize("printed", ["2024-03-15", "2024/3/15", "2024年03月15日", "15/03/2024", "March 15, 2024",
                                      "15 Mar 2024"])
 def test_date_formats_ground(printed: str) -> None:
-    checks = by_name(check_invoice(Invoice(issue_date="2024-03-15", total=D(1)), page_text=f"Date: {printed} x 1"),
+    checks = by_name(check_invoice(Invoice(issue_date="2024-03-15", total=D(1)), page_text=f"Date: {printed} Total 1"),
                      "grounded")
     assert all(c.ok for c in checks), [c.message for c in checks]

@@ -9,8 +9,8 @@ import pytest
 
 from tests.tools.invoice.conftest import ScriptedChatModel
 from vlkit.tools.invoice import InvoiceExtractor
-from vlkit.tools.invoice.eval import _build, canonical, evaluate_folder, field_f1, normalize_tree, pairs, ted, ted_accuracy
-from vlkit.tools.invoice.schema import Invoice
+from vlkit.tools.invoice._eval import _build, canonical, evaluate_folder, field_f1, normalize_tree, evaluation_pairs, ted, ted_accuracy
+from vlkit.tools.invoice._schema import Invoice
 
 TRUTH = {"total": "16.00", "seller": {"name": "CORNER CAFE"},
          "items": [{"description": "Flat white", "amount": "3.80"}, {"description": "Croissant", "amount": "2.90"}]}
@@ -45,7 +45,7 @@ def test_ted_agrees_with_zss_on_random_trees() -> None:
     zss = pytest.importorskip("zss")
     import random
 
-    from vlkit.tools.invoice import eval as scorer
+    from vlkit.tools.invoice import _eval as scorer
 
     def convert(node):
         out = zss.Node(node.label)
@@ -72,9 +72,9 @@ def test_ted_agrees_with_zss_on_random_trees() -> None:
 
 
 def test_generated_set_is_labelled_and_consistent(evalset: Path) -> None:
-    from vlkit.tools.invoice.checks import check_invoice
+    from vlkit.tools.invoice._checks import check_invoice
 
-    found = pairs(evalset)
+    found = evaluation_pairs(evalset)
     assert [d.suffix for d, _ in found] == [".png", ".png", ".png", ".pdf", ".pdf", ".pdf"]
     kinds = set()
     for _, truth in found:
@@ -86,7 +86,7 @@ def test_generated_set_is_labelled_and_consistent(evalset: Path) -> None:
 
 def test_oracle_through_the_pipeline_scores_one(evalset: Path) -> None:
     """Ground truth as the model's answer, through reading, checks and scoring: 1.0 on text-layer PDFs."""
-    found = [(d, t) for d, t in pairs(evalset) if d.name in ("004-invoice.pdf", "005-receipt.pdf")]
+    found = [(d, t) for d, t in evaluation_pairs(evalset) if d.name in ("004-invoice.pdf", "005-receipt.pdf")]
 
     class Oracle:
         schema_ = Invoice

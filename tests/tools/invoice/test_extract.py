@@ -14,7 +14,7 @@ from pydantic import Field
 
 from tests.tools.invoice.conftest import ScriptedChatModel
 from vlkit.tools.invoice import InvoiceExtractor, InvoiceResult
-from vlkit.tools.invoice.schema import Identifier, Invoice
+from vlkit.tools.invoice._schema import Identifier, Invoice
 
 PDF = "004-invoice.pdf"  # text-layer PDF: fast to read
 

@@ -8,8 +8,8 @@ from pathlib import Path
 
 import pytest
 
-from vlkit.tools.invoice.checks import check_invoice
-from vlkit.tools.invoice.schema import Invoice
+from vlkit.tools.invoice._checks import check_invoice
+from vlkit.tools.invoice._schema import Invoice
 
 pytestmark = pytest.mark.slow
 
@@ -21,7 +21,7 @@ def truth(evalset: Path, name: str) -> Invoice:
 @pytest.mark.parametrize("name", ["000-vat.png", "003-vat-scan.pdf"])  # clean PNG; scan (blur, noise, rotation) in a PDF
 def test_every_true_value_is_grounded_in_ocr(name: str, evalset: Path, read_once) -> None:
     pages = read_once(name)
-    assert [p.reader for p in pages] == ["rapidocr"] and pages[0].text.boxes
+    assert [p.reader for p in pages] == ["rapidocr"] and pages[0].text.lines
     checks = [c for c in check_invoice(truth(evalset, name), [p.text for p in pages]) if c.name == "grounded"]
     assert len(checks) >= 15  # ids, dates, every figure of every line
     assert all(c.ok for c in checks), [c.message for c in checks if not c.ok]

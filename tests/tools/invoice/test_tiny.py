@@ -16,7 +16,7 @@ from pydantic import Field
 
 from tests.tools.invoice.conftest import FAMILY_NAMES, tiny
 from vlkit.tools.invoice import InvoiceExtractor
-from vlkit.tools.invoice.schema import CurrencyCode, Identifier, Invoice, IsoDate, Money
+from vlkit.tools.invoice._schema import CurrencyCode, Identifier, Invoice, IsoDate, Money
 
 pytestmark = pytest.mark.slow
 
@@ -38,7 +38,7 @@ def extractor(family: str, schema: type[Invoice]) -> InvoiceExtractor:
 
 @pytest.fixture(scope="module")
 def receipt_pages(receipt_png: Path):
-    from vlkit.tools.invoice.pages import read_pages
+    from vlkit.tools.invoice._pages import read_pages
 
     return read_pages(receipt_png)  # OCR once for the three families
 

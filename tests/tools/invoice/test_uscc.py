@@ -6,7 +6,8 @@ import random
 
 import pytest
 
-from vlkit.tools.invoice.uscc import USCC_ALPHABET, is_valid_uscc, uscc_check_char
+from vlkit.errors import InvalidArgumentError
+from vlkit.tools.invoice._uscc import USCC_ALPHABET, is_valid_uscc, uscc_check_char
 
 # Published codes of real organisations (the list python-stdnum's tests collected "found online").
 REAL = ["91110000600037341L", "121200004013590816", "91310115MA1K3BTP2B", "9144030071526726XG",
@@ -48,6 +49,8 @@ def test_invalid_codes(code: str) -> None:
     assert not is_valid_uscc(code)
 
 
-def test_check_char_rejects_bad_alphabet() -> None:
-    with pytest.raises(ValueError, match="alphabet"):
+def test_check_char_rejects_bad_alphabet_and_length_as_user_errors() -> None:
+    with pytest.raises(InvalidArgumentError, match="alphabet"):
         uscc_check_char("9111000060003734I")
+    with pytest.raises(InvalidArgumentError, match="17 characters; got 5"):
+        uscc_check_char("91110")
