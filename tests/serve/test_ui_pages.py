@@ -59,8 +59,11 @@ def test_a_cited_page_is_shown_whole_at_full_width_zoomable_with_the_passage_mar
     page.locator("#vlkit-doc-ask").click()
     page.wait_for_function("document.querySelector('#vlkit-doc-sources')?.innerText.includes('[handbook.pdf p.1]')",
                            timeout=180_000)  # fmt: skip
-    image = page.locator("#vlkit-doc-pages img").first
-    page.wait_for_function("document.querySelector('#vlkit-doc-pages img')?.naturalWidth > 0")
+    # the server (and its index) is shared by the session's UI tests: other documents may be cited too,
+    # so everything below reads the figure of this page only
+    figure = page.locator("#vlkit-doc-pages figure", has_text="handbook.pdf p.1").first
+    image = figure.locator("img")
+    image.evaluate("img => img.complete || new Promise(done => img.addEventListener('load', done, {once: true}))")
     shown = image.evaluate("""img => {
         const r = img.getBoundingClientRect(), box = document.querySelector('#vlkit-doc-pages').getBoundingClientRect();
         return {width: r.width, height: r.height, preview: box.width, natural: [img.naturalWidth, img.naturalHeight],
@@ -72,7 +75,7 @@ def test_a_cited_page_is_shown_whole_at_full_width_zoomable_with_the_passage_mar
     assert abs(shown["width"] / shown["height"] - natural_w / natural_h) < 0.01 * natural_w / natural_h, shown  # whole
     assert shown["fit"] != "cover"
 
-    marks = page.locator("#vlkit-doc-pages .vlkit-mark").evaluate_all("""(marks) => marks.map(m => {
+    marks = figure.locator(".vlkit-mark").evaluate_all("""(marks) => marks.map(m => {
         const img = m.closest('figure').querySelector('img').getBoundingClientRect(), r = m.getBoundingClientRect();
         return [(r.top - img.top) / img.height, (r.bottom - img.top) / img.height];
     })""")  # fmt: skip
@@ -84,6 +87,7 @@ def test_a_cited_page_is_shown_whole_at_full_width_zoomable_with_the_passage_mar
 
     image.click()  # a click opens the page large, at its own resolution at least
     page.wait_for_function("document.querySelector('#vlkit-doc-pages figure.zoomed') !== null")
+    assert "zoomed" in (figure.get_attribute("class") or "")
     zoomed = image.evaluate("img => img.getBoundingClientRect().width")
     assert zoomed >= min(natural_w, 1200) - 1 and zoomed > 1.3 * shown["width"], (zoomed, shown)
     screenshot(page, "cited-page-zoomed", tmp_path)
