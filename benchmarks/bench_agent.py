@@ -14,6 +14,14 @@ process, after a warm-up call.
 Prints one JSON document on stdout and writes it to benchmarks/results/bench_agent.json; progress goes to
 stderr. Ratios are unpruned / pruned (and unpruned / pruned with stride 2: old images dropped two at a
 time, so the prompt prefix changes every other step), measured in the same run.
+
+``--caches`` measures the prefix and vision caches instead: the same unpruned run (every screenshot stays
+in the prompt, so each step's prompt starts with the previous one) on ``vlkit-bf16`` without caches (the
+baseline), ``vlkit-bf16`` with them, and the llama.cpp export (``--gguf DIR``, made by bench_generate.py)
+with them (and without, ``--gguf-uncached``); per step the time to the first answer token (the prefill) and the tokens read from
+the cache, and per run the total wall time:
+
+    python benchmarks/bench_agent.py --caches --gguf benchmarks/results/checkpoints/qwen2-vl-2b-instruct-random-gguf-Q4_K_M-F16
 """
 
 from __future__ import annotations
@@ -115,6 +123,112 @@ def gui_run(llm: Any, steps: int, size: tuple[int, int], **agent_options: Any) -
     return rows
 
 
+def cached_run(llm: Any, steps: int, size: tuple[int, int]) -> dict[str, Any]:
+    """One unpruned ``steps``-step run, timing each call's prefill (request to first answer piece) through
+    the backend interface, whatever the backend."""
+    from langchain.agents.middleware import wrap_model_call
+    from langchain_core.tools import tool
+
+    from vlkit.agents import create_vlm_agent
+
+    shots = iter(range(1, steps + 2))
+    rows: list[dict[str, Any]] = []
+
+    @tool
+    def click(x: int, y: int) -> list[dict[str, Any]]:
+        """Click at (x, y) on the screen; returns the screen afterwards."""
+        return [{"type": "text", "text": f"clicked ({x}, {y}); the screen now:"}, screenshot(next(shots), size)]
+
+    backend = llm.backend_impl
+    stream = type(backend).stream
+
+    def timed_stream(request: Any) -> Any:
+        started = time.perf_counter()
+        row: dict[str, Any] = {}
+        for delta in stream(backend, request):
+            if "prefill_s" not in row and (delta.text or delta.tool_call_chunks):
+                row["prefill_s"] = round(time.perf_counter() - started, 3)
+            if delta.usage is not None:
+                row.update(prompt_tokens=delta.usage.input_tokens, cached_tokens=delta.usage.cached_tokens,
+                           vision_cache_hits=delta.metadata.get("vision_cache_hits", 0))  # fmt: skip
+            yield delta
+        row["call_s"] = round(time.perf_counter() - started, 3)
+        rows.append(row)
+
+    @wrap_model_call
+    def always_click(request: Any, handler: Any) -> Any:
+        return handler(request.override(tool_choice="click"))
+
+    agent = create_vlm_agent(llm, [click], max_steps=steps, middleware=[always_click], image_budget=10**9)
+    backend.stream = timed_stream  # type: ignore[method-assign]
+    started = time.perf_counter()
+    try:
+        agent.invoke({"messages": [{"role": "user", "content": [
+            screenshot(0, size), {"type": "text", "text": "Fill in the sign-up form and submit it."}]}]})
+    finally:
+        del backend.stream
+    wall = time.perf_counter() - started
+    for i, row in enumerate(rows, start=1):
+        row["step"] = i
+    later = [r["prefill_s"] for r in rows[1:] if r.get("prefill_s")]
+    return {
+        "wall_s": round(wall, 2),
+        "first_step_prefill_s": rows[0].get("prefill_s") if rows else None,
+        "mean_later_prefill_s": round(statistics.mean(later), 3) if later else None,
+        "cached_tokens": sum(r.get("cached_tokens", 0) for r in rows),
+        "prompt_tokens": sum(r.get("prompt_tokens", 0) for r in rows),
+        "steps": rows,
+    }
+
+
+def caches_main(args: Any, folder: Path, steps: int, size: tuple[int, int]) -> dict[str, Any]:
+    """Each configuration in its own process (one model in memory at a time); see the module docstring."""
+    configs = {
+        "vlkit-bf16-nocache": {"model": str(folder), "prefix_cache_mb": 0, "vision_cache_mb": 0},
+        "vlkit-bf16-cached": {"model": str(folder)},
+    }
+    if args.gguf:
+        configs["llamacpp-cached"] = {"model": str(args.gguf)}
+        if args.gguf_uncached:
+            configs["llamacpp-nocache"] = {"model": str(args.gguf), "prefix_cache_mb": 0, "vision_cache_mb": 0}
+    runs = {}
+    for name, params in configs.items():
+        log.info("%s: %d steps", name, steps)
+        runs[name] = run_worker(Path(__file__), {"params": params, "steps": steps, "size": list(size),
+                                                 "max_tokens": args.max_tokens})  # fmt: skip
+    base = runs["vlkit-bf16-nocache"]
+    summary = {}
+    for name, run in runs.items():
+        if "error" in run:
+            summary[name] = run
+            continue
+        summary[name] = {
+            "wall_s": run["wall_s"],
+            "wall_over_vlkit_bf16_nocache": round(run["wall_s"] / base["wall_s"], 3) if "wall_s" in base else None,
+            "first_step_prefill_s": run["first_step_prefill_s"],
+            "mean_later_prefill_s": run["mean_later_prefill_s"],
+            "cached_step_prefill_over_cold": round(run["mean_later_prefill_s"] / base["mean_later_prefill_s"], 3)
+            if run.get("mean_later_prefill_s") and base.get("mean_later_prefill_s") else None,
+            "cached_step_prefill_over_own_first": round(run["mean_later_prefill_s"] / run["first_step_prefill_s"], 3)
+            if run.get("mean_later_prefill_s") and run.get("first_step_prefill_s") else None,
+            "cached_tokens": run["cached_tokens"],
+            "prompt_tokens": run["prompt_tokens"],
+        }  # fmt: skip
+    return {"runs": runs, "summary": summary}
+
+
+def caches_worker(spec: dict[str, Any]) -> dict[str, Any]:
+    from vlkit.models import ChatQwenVL
+
+    llm = ChatQwenVL(max_tokens=spec["max_tokens"], local_files_only=True, **spec["params"])
+    llm.backend_impl.load()
+    cached_run(llm, 1, tuple(spec["size"]))  # warm-up (a different first screenshot size is not needed)
+    clear = getattr(llm.backend_impl, "clear_caches", None)
+    if clear is not None:
+        clear()  # the measured run starts cold
+    return cached_run(llm, spec["steps"], tuple(spec["size"]))
+
+
 def summarize(rows: list[dict[str, Any]]) -> dict[str, Any]:
     later = rows[len(rows) // 2 :] or rows
     return {
@@ -136,9 +250,17 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--max-tokens", type=int, default=32, help="new tokens per step (the click call fits)")
     parser.add_argument("--keep", type=int, default=None,
                         help="images kept when pruning (default: the default visual budget; 2 with --quick)")
-    parser.add_argument("--output", type=Path, default=RESULTS / "bench_agent.json")
+    parser.add_argument("--output", type=Path, default=None,
+                        help="JSON to write (default: results/bench_agent.json, or bench_agent_caches.json with --caches)")
+    parser.add_argument("--caches", action="store_true", help="measure the prefix and vision caches (see above)")
+    parser.add_argument("--gguf", type=Path, default=None, help="with --caches: an exported folder for the llama.cpp rows")
+    parser.add_argument("--gguf-uncached", action="store_true", help="with --gguf: also the llama.cpp run without caches")
+    parser.add_argument("--worker", help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
     setup_logging()
+    if args.worker:
+        print(json.dumps(caches_worker(json.loads(args.worker))), flush=True)
+        return 0
     import bench_generate
 
     steps = args.steps or (4 if args.quick else 10)
@@ -150,6 +272,27 @@ def main(argv: list[str] | None = None) -> int:
         if "error" in built:
             log.error("building the checkpoint failed: %s", built["error"])
             return 1
+
+    if args.caches:
+        load_before = os.getloadavg()[0]
+        started = time.perf_counter()
+        result = caches_main(args, folder, steps, size)
+        document = {
+            "benchmark": "bench_agent --caches",
+            "model": str(folder),
+            "gguf": str(args.gguf) if args.gguf else None,
+            "workload": {"steps": steps, "screenshot": f"{size[0]}x{size[1]}", "max_tokens": args.max_tokens,
+                         "pruning": "none (every screenshot stays)"},
+            "machine": {**machine_info(), "load_average_at_start": round(load_before, 2),
+                        "load_average_at_end": round(os.getloadavg()[0], 2)},
+            "wall_s": round(time.perf_counter() - started, 1),
+            **result,
+        }  # fmt: skip
+        output = args.output or RESULTS / "bench_agent_caches.json"
+        output.parent.mkdir(parents=True, exist_ok=True)
+        output.write_text(json.dumps(document, indent=2) + "\n", encoding="utf-8")
+        print(json.dumps(document, indent=2))
+        return 0 if all("error" not in r for r in result["runs"].values()) else 1
 
     from vlkit.models import ChatQwenVL
 
@@ -189,8 +332,9 @@ def main(argv: list[str] | None = None) -> int:
         "ratios_unpruned_over_pruned": ratio,
     }
     text = json.dumps(document, indent=2)
-    args.output.parent.mkdir(parents=True, exist_ok=True)
-    args.output.write_text(text + "\n", encoding="utf-8")
+    output = args.output or RESULTS / "bench_agent.json"
+    output.parent.mkdir(parents=True, exist_ok=True)
+    output.write_text(text + "\n", encoding="utf-8")
     print(text)
     return 0
 

@@ -1,16 +1,32 @@
 #!/usr/bin/env python
-"""Benchmark one image + short prompt on Qwen2-VL-2B-Instruct: vlkit's ChatQwenVL next to the model-card recipe.
+"""Benchmark one image + short prompt on Qwen2-VL-2B-Instruct: vlkit's backends next to the model-card recipe.
 
 The model is the real Qwen2-VL-2B-Instruct architecture (its published ``config.json``) with random
-weights, so no download is needed; the checkpoint folder is built once and cached. Every configuration
-({vlkit, naive} x {bf16, fp32} x {cpu, cuda}) runs in its own process, so its peak RSS is its own.
+weights, so no download is needed; the checkpoint folder is built once and cached, and converted by
+vlkit's own export step (``vlkit export --to gguf``) for the llama.cpp rows. Every configuration runs in
+its own process, so its peak RSS is its own:
 
-    python benchmarks/bench_generate.py --quick          # 8 new tokens, no warm-up: a few minutes
+* ``naive`` — the model-card recipe (``seeds-fp32`` in ``rows``: the fp32 recipe the issue measured);
+* ``vlkit`` — ChatQwenVL on transformers, bf16 and fp32;
+* ``llamacpp`` — ChatQwenVL on an exported folder (llama.cpp), per text quant × vision quant;
+* ``raw-llamacpp`` — llama.cpp's C API alone on the same GGUF (prefill + greedy decode, no vlkit code):
+  the ceiling the llamacpp rows are compared with.
+
+    python benchmarks/bench_generate.py --quick          # 8 new tokens, no warm-up
     python benchmarks/bench_generate.py                  # 32 new tokens after a warm-up run
-    python benchmarks/bench_generate.py --dtypes bf16 --configs vlkit
+    python benchmarks/bench_generate.py --dtypes bf16 --configs vlkit,llamacpp --quants Q4_K_M
+
+Random weights stop at arbitrary tokens, so the output length is forced: the builder silences every
+unprintable row of the output layer, and every configuration generates exactly ``--new-tokens``.
+Each row of ``rows`` has ``{config, backend, weights, vision_s, ttft_s, decode_tok_s, roofline_pct,
+peak_rss_gib, load_s, agreement}``: ``roofline_pct`` is decode tok/s over (measured read bandwidth /
+bytes of weights read per token); ``agreement`` compares with the ``vlkit-bf16`` run on the same prompt —
+the first answer token's logits (max error over the logit range, cosine) and the top-1 agreement when
+the bf16 run's tokens are fed back (teacher-forced). On random weights the logit margins are tiny, so
+agreement here is a lower bound of what real weights give.
 
 Prints one JSON document on stdout and writes it to benchmarks/results/bench_generate.json;
-progress goes to stderr. Ratios are vlkit / naive, measured in the same run.
+progress goes to stderr. Ratios are measured in the same run.
 """
 
 from __future__ import annotations
@@ -31,7 +47,7 @@ log = logging.getLogger("bench_generate")
 
 PROMPT = "Describe this image in one sentence."
 IMAGE_SIDE = 448  # 32x32 patches of 14 px = 256 visual tokens after the 2x2 merge (vlkit's CPU budget exactly)
-CHECKPOINT_VERSION = "1"  # bump when the builder changes what it writes
+CHECKPOINT_VERSION = "2"  # bump when the builder changes what it writes
 
 # Qwen/Qwen2-VL-2B-Instruct config.json as published (legacy flat layout; transformers converts it on load).
 PUBLISHED_CONFIG: dict[str, Any] = {
@@ -199,12 +215,15 @@ def build_checkpoint(folder: Path, seed: int = 0) -> dict[str, Any]:
         raise RuntimeError(f"built {parameters:,} parameters; the published checkpoint has {PUBLISHED_PARAMETERS:,}")
     tokenizer = _tokenizer()
     # Greedy decoding must go on for the full token budget and stream visible text each step, as a real
-    # model's answer does: zero the (tied) output rows of EOS, the other added tokens, the unused ids and
-    # the BPE tokens that do not print on their own. A zero logit never wins against ~900 random ones.
+    # model's answer does: shrink the (tied) output rows of EOS, the other added tokens, the unused ids and
+    # the BPE tokens that do not print on their own to 1/20 of the others, so their logits never beat the
+    # best of ~650 printable ones. Not to zero: the rows are tied to the input embedding, and a token with
+    # an all-zero embedding (the prompt's "\n", <|im_start|>) makes a degenerate input that runtimes treat
+    # differently (llama.cpp's logits after one are all zero).
     silenced = torch.ones(config.text_config.vocab_size, dtype=torch.bool)
     silenced[_printable_ids(tokenizer)] = False
     with torch.no_grad():
-        model.get_output_embeddings().weight[silenced] = 0.0
+        model.get_output_embeddings().weight[silenced] *= 0.05
     state = {_published_name(k): v.contiguous() for k, v in model.state_dict().items() if k != "lm_head.weight"}
     log.info("built %.3fB parameters in %.0f s; writing %.1f GB", parameters / 1e9, time.perf_counter() - started,
              sum(v.numel() * v.element_size() for v in state.values()) / 1e9)
@@ -308,7 +327,9 @@ def worker_vlkit(spec: dict[str, Any]) -> dict[str, Any]:
 
     device, n = spec["device"], spec["new_tokens"]
     started = time.perf_counter()
-    llm = ChatQwenVL(model=spec["checkpoint"], device=device, dtype=spec["dtype"], max_tokens=n, local_files_only=True)
+    # caches off for the timed runs: every run pays the whole prompt, as the first call of a session does
+    llm = ChatQwenVL(model=spec["checkpoint"], device=device, dtype=spec["dtype"], max_tokens=n, local_files_only=True,
+                     prefix_cache_mb=0, vision_cache_mb=0)  # fmt: skip
     backend = llm.backend_impl
     loaded = backend.checkpoint  # the load ChatQwenVL otherwise does on its first call
     out: dict[str, Any] = {"load_s": round(time.perf_counter() - started, 3), "rss_after_load_gib": peak_rss_gib()}
@@ -324,19 +345,224 @@ def worker_vlkit(spec: dict[str, Any]) -> dict[str, Any]:
     out["image_tokens"] = prepared.image_tokens
     out["vision_s"] = round(_time_vision(loaded.model, prepared.pixel_values, prepared.image_grid_thw, device), 3)
 
-    runs = []
-    for _ in range(spec["repeats"]):
-        stamps: list[float] = []
-        usage = None
-        started = time.perf_counter()
-        for chunk in llm.stream(messages):
-            if chunk.content:
-                stamps.append(time.perf_counter())
-            if chunk.usage_metadata:
-                usage = chunk.usage_metadata
-        runs.append(_timings(started, stamps, usage["output_tokens"] if usage else len(stamps)))
-        runs[-1]["streamed_chunks"] = len(stamps)
+    runs = [_timed_stream(llm, messages) for _ in range(spec["repeats"])]
+    out["cached_ttft_s"] = _cached_ttft(ChatQwenVL(model=spec["checkpoint"], device=device, dtype=spec["dtype"],
+                                                   local_files_only=True), messages)  # fmt: skip
+    if spec.get("reference"):
+        _save_reference(loaded, prepared, n, Path(spec["reference"]))
+    elif spec.get("compare_to"):
+        out["agreement"] = _transformers_agreement(loaded, prepared, Path(spec["compare_to"]))
     return {**out, **_best(runs)}
+
+
+def _no_cache() -> Any:
+    from vlkit.models.backends._cache import CacheConfig
+
+    return CacheConfig(prefix_bytes=0, vision_bytes=0)
+
+
+def _timed_stream(llm: Any, messages: list[Any]) -> dict[str, Any]:
+    """One streamed answer: first-token time and decode rate from the chunks' arrival."""
+    stamps: list[float] = []
+    usage = None
+    started = time.perf_counter()
+    for chunk in llm.stream(messages):
+        if chunk.content:
+            stamps.append(time.perf_counter())
+        if chunk.usage_metadata:
+            usage = chunk.usage_metadata
+    run = _timings(started, stamps, usage["output_tokens"] if usage else len(stamps))
+    run["streamed_chunks"] = len(stamps)
+    return run
+
+
+def _cached_ttft(llm: Any, messages: list[Any]) -> float | None:
+    """First-token time of the same prompt asked again with the caches on (a repeated screenshot, a
+    retried step): the second call reads the prompt's prefix and the image from the caches."""
+    for _ in llm.stream(messages, max_tokens=1):
+        pass
+    started = time.perf_counter()
+    for chunk in llm.stream(messages, max_tokens=2):
+        if chunk.content:
+            return round(time.perf_counter() - started, 3)
+    return None
+
+
+def _forward_logits(loaded: Any, prepared: Any, extra: list[int]) -> Any:
+    """Logits of the prompt's last position and after each of ``extra`` tokens (one forward pass)."""
+    import torch
+
+    ids = torch.cat([prepared.input_ids, torch.tensor([extra], dtype=prepared.input_ids.dtype)], dim=1)
+    kwargs: dict[str, Any] = dict(input_ids=ids, attention_mask=torch.ones_like(ids))
+    if prepared.pixel_values is not None:
+        kwargs.update(pixel_values=prepared.pixel_values, image_grid_thw=prepared.image_grid_thw)
+        kwargs["mm_token_type_ids"] = torch.cat([prepared.mm_token_type_ids, torch.zeros((1, len(extra)), dtype=torch.long)], 1)
+    with torch.inference_mode():
+        logits = loaded.model(**kwargs).logits[0].float()
+    return logits[prepared.input_ids.shape[1] - 1 :].numpy()
+
+
+def _save_reference(loaded: Any, prepared: Any, n: int, path: Path) -> None:
+    """The bf16 run's greedy tokens and its logits at each of them: what the other rows are compared with."""
+    import numpy as np
+    import torch
+
+    kwargs: dict[str, Any] = dict(input_ids=prepared.input_ids, attention_mask=prepared.attention_mask,
+                                  pixel_values=prepared.pixel_values, image_grid_thw=prepared.image_grid_thw,
+                                  mm_token_type_ids=prepared.mm_token_type_ids)  # fmt: skip
+    with torch.inference_mode():
+        out = loaded.model.generate(**kwargs, max_new_tokens=n, min_new_tokens=n, do_sample=False,
+                                    output_logits=True, return_dict_in_generate=True)  # fmt: skip
+    tokens = out.sequences[0, prepared.input_ids.shape[1] :].tolist()
+    logits = torch.stack([step[0].float() for step in out.logits]).numpy()
+    np.savez(path, tokens=np.array(tokens), logits=logits)
+
+
+def _agreement(first: Any, top1: list[int], path: Path) -> dict[str, Any]:
+    import numpy as np
+
+    ref = np.load(path)
+    width = ref["logits"].shape[1]
+    first = np.asarray(first[:width], dtype=np.float64)
+    base = ref["logits"][0].astype(np.float64)
+    spread = float(base.max() - base.min()) or 1.0
+    tokens = ref["tokens"].tolist()
+    return {
+        "reference": "vlkit-bf16",
+        "top1_teacher_forced": round(sum(a == b for a, b in zip(top1, tokens)) / len(tokens), 3),
+        "positions": len(tokens),
+        "first_logits_max_err_over_range": round(float(np.abs(first - base).max()) / spread, 4),
+        "first_logits_cosine": round(float(first @ base / (np.linalg.norm(first) * np.linalg.norm(base))), 5),
+    }
+
+
+def _transformers_agreement(loaded: Any, prepared: Any, path: Path) -> dict[str, Any]:
+    import numpy as np
+
+    tokens = np.load(path)["tokens"].tolist()
+    logits = _forward_logits(loaded, prepared, tokens[:-1])
+    return _agreement(logits[0], [int(np.argmax(row)) for row in logits], path)
+
+
+def worker_llamacpp(spec: dict[str, Any]) -> dict[str, Any]:
+    """vlkit's llama.cpp backend on an exported folder: ChatQwenVL(model=folder).stream(messages)."""
+    import ctypes
+
+    import numpy as np
+    from langchain_core.messages import HumanMessage
+
+    from vlkit.models import ChatQwenVL
+
+    n = spec["new_tokens"]
+    started = time.perf_counter()
+    # caches off for the timed runs: every run pays the whole prompt, as the first call of a session does
+    from vlkit.models.backends.llamacpp import LlamaCppBackend
+    from vlkit.models.exported import read_manifest
+
+    family = read_manifest(spec["folder"]).family
+    backend = LlamaCppBackend(spec["folder"], repack=spec.get("repack", True), cache=_no_cache())
+    llm = ChatQwenVL(model=spec["folder"], backend=backend, family=family, max_tokens=n)
+    lm = backend.checkpoint
+    out: dict[str, Any] = {"load_s": round(time.perf_counter() - started, 3), "rss_after_load_gib": peak_rss_gib(),
+                           "threads": lm.threads}  # fmt: skip
+    messages = [HumanMessage(content=[{"type": "image", "path": spec["image"]}, {"type": "text", "text": PROMPT}])]
+    if spec["warmup"]:
+        for _ in llm.stream(messages, max_tokens=2):
+            pass
+    request = llm.generation_request(messages)
+    run = backend._run(request)
+    out["prompt_tokens"], out["image_tokens"] = run.prompt_tokens, run.image_tokens
+    from llama_cpp import mtmd_cpp
+
+    chunks, chunk = run._image_chunk(run.pils[0])
+    try:
+        started = time.perf_counter()
+        mtmd_cpp.mtmd_encode_chunk(lm.mtmd, chunk)
+        out["vision_s"] = round(time.perf_counter() - started, 3)
+    finally:
+        mtmd_cpp.mtmd_input_chunks_free(chunks)
+    runs = [_timed_stream(llm, messages) for _ in range(spec["repeats"])]
+    cached = LlamaCppBackend(spec["folder"], repack=spec.get("repack", True))
+    out["cached_ttft_s"] = _cached_ttft(ChatQwenVL(model=spec["folder"], backend=cached, family=family), messages)
+    if spec.get("compare_to"):
+        import llama_cpp
+
+        ref_tokens = np.load(spec["compare_to"])["tokens"].tolist()
+        run = backend._run(request)
+        with lm.lock:
+            run._prefill()
+            first = run.logits()
+            top1 = []
+            batch = llama_cpp.llama_batch_init(1, 0, 1)
+            try:
+                for token in ref_tokens:  # teacher-forced: the bf16 run's token goes in whatever we predicted
+                    top1.append(int(np.argmax(run.logits())))
+                    run.feed(token, batch)
+            finally:
+                llama_cpp.llama_batch_free(batch)
+        out["agreement"] = _agreement(first, top1, Path(spec["compare_to"]))
+    del ctypes
+    return {**out, **_best(runs)}
+
+
+def worker_raw(spec: dict[str, Any]) -> dict[str, Any]:
+    """llama.cpp's C API alone (through llama-cpp-python's bindings): prefill the same number of prompt
+    tokens as text, then greedy-decode ``new_tokens`` — the ceiling for the llamacpp rows' decode."""
+    import numpy as np
+
+    from vlkit.models.backends.llamacpp import route_logs
+    from vlkit.models.exported import read_manifest
+    from vlkit.models.machine import default_threads
+
+    import llama_cpp
+
+    route_logs(llama_cpp)
+    folder = Path(spec["folder"])
+    manifest = read_manifest(folder)
+    threads = default_threads()
+    started = time.perf_counter()
+    llama_cpp.llama_backend_init()
+    model_params = llama_cpp.llama_model_default_params()
+    model_params.use_extra_bufts = bool(spec.get("repack", True))  # as the llamacpp row it is compared with
+    model = llama_cpp.llama_model_load_from_file(str(folder / manifest.model_file).encode(), model_params)
+    params = llama_cpp.llama_context_default_params()
+    params.n_ctx, params.n_batch, params.n_ubatch = 4096, 512, 512
+    params.n_threads = params.n_threads_batch = threads
+    ctx = llama_cpp.llama_init_from_model(model, params)
+    n_vocab = llama_cpp.llama_vocab_n_tokens(llama_cpp.llama_model_get_vocab(model))
+    out: dict[str, Any] = {"load_s": round(time.perf_counter() - started, 3), "rss_after_load_gib": peak_rss_gib(),
+                           "threads": threads, "vision_s": None}  # fmt: skip
+    prompt = [int(t) for t in np.random.default_rng(0).integers(100, 900, spec["prompt_tokens"])]
+
+    def generate(count: int) -> tuple[float, list[float], int]:
+        llama_cpp.llama_memory_clear(llama_cpp.llama_get_memory(ctx), True)
+        begun = time.perf_counter()
+        batch = llama_cpp.llama_batch_init(len(prompt), 0, 1)
+        batch.n_tokens = len(prompt)
+        for i, token in enumerate(prompt):
+            batch.token[i], batch.pos[i], batch.n_seq_id[i], batch.seq_id[i][0] = token, i, 1, 0
+            batch.logits[i] = i == len(prompt) - 1
+        llama_cpp.llama_decode(ctx, batch)
+        llama_cpp.llama_batch_free(batch)
+        stamps = []
+        one = llama_cpp.llama_batch_init(1, 0, 1)
+        pos = len(prompt)
+        for _ in range(count):
+            logits = np.ctypeslib.as_array(llama_cpp.llama_get_logits_ith(ctx, -1), shape=(n_vocab,))
+            token = int(np.argmax(logits))
+            stamps.append(time.perf_counter())
+            one.n_tokens, one.token[0], one.pos[0], one.n_seq_id[0], one.seq_id[0][0], one.logits[0] = 1, token, pos, 1, 0, True
+            llama_cpp.llama_decode(ctx, one)
+            pos += 1
+        llama_cpp.llama_batch_free(one)
+        return begun, stamps, count
+
+    if spec["warmup"]:
+        generate(2)
+    runs = [_timings(*generate(spec["new_tokens"])) for _ in range(spec["repeats"])]
+    best = _best(runs)
+    best["prefill_tok_s"] = round(spec["prompt_tokens"] / best["ttft_s"], 1) if best.get("ttft_s") else None
+    return {**out, **best}
 
 
 def worker_naive(spec: dict[str, Any]) -> dict[str, Any]:
@@ -406,8 +632,10 @@ def worker_naive(spec: dict[str, Any]) -> dict[str, Any]:
 def worker(spec: dict[str, Any]) -> dict[str, Any]:
     if spec["config"] == "build":
         return build_checkpoint(Path(spec["checkpoint"]))
-    run = {"vlkit": worker_vlkit, "naive": worker_naive}[spec["config"]]
-    label = f"[{spec['config']} {spec['device']} {spec['dtype']}]"
+    if spec["config"] == "export":
+        return export_folder(spec)
+    run = {"vlkit": worker_vlkit, "naive": worker_naive, "llamacpp": worker_llamacpp, "raw-llamacpp": worker_raw}[spec["config"]]
+    label = f"[{spec['config']} {spec['device']} {spec['dtype']}{' ' + spec['weights'] if spec.get('weights') else ''}]"
     log.info("%s running (%d new tokens%s)", label, spec["new_tokens"], ", after a warm-up" if spec["warmup"] else "")
     load_before = os.getloadavg()[0]
     out = {**spec, **run(spec)}
@@ -420,9 +648,103 @@ def worker(spec: dict[str, Any]) -> dict[str, Any]:
         out["cuda_peak_gib"] = round(torch.cuda.max_memory_allocated() / 2**30, 3)
     log.info(
         "%s load %.1f s, vision %.2f s, first token %.2f s, %.2f tok/s, peak RSS %.2f GiB",
-        label, out["load_s"], out["vision_s"], out["ttft_s"] or -1, out["decode_tok_s"] or -1, out["peak_rss_gib"],
+        label, out["load_s"], out["vision_s"] or -1, out["ttft_s"] or -1, out["decode_tok_s"] or -1, out["peak_rss_gib"],
     )
     return out
+
+
+def export_folder(spec: dict[str, Any]) -> dict[str, Any]:
+    """``vlkit export`` of the checkpoint (a worker, so its memory is not the driver's). With ``reuse``, a
+    folder already exported with the same text quant: only the vision encoder is converted again."""
+    from vlkit.models.export import export_model
+
+    started = time.perf_counter()
+    if spec.get("reuse"):
+        import shutil as _shutil
+
+        from vlkit.models.export import MMPROJ_QUANTS, _convert, llama_cpp_source
+        from vlkit.models.exported import read_manifest
+
+        source, dest = Path(spec["reuse"]), Path(spec["folder"])
+        manifest = read_manifest(source)
+        _shutil.rmtree(dest, ignore_errors=True)
+        dest.mkdir(parents=True)
+        for item in source.iterdir():
+            if item.name not in (manifest.mmproj_file, "vlkit-export.json"):
+                (dest / item.name).hardlink_to(item)
+        mmproj_file = f"mmproj-{spec['mmproj']}.gguf"
+        _convert(llama_cpp_source(), Path(spec["checkpoint"]), dest / mmproj_file, MMPROJ_QUANTS[spec["mmproj"]],
+                 mmproj=True, stage="vision", total=0, report=lambda *a: None)  # fmt: skip
+        manifest.mmproj_file, manifest.mmproj_quant = mmproj_file, spec["mmproj"]
+        manifest.write(dest)
+    else:
+        export_model(spec["checkpoint"], spec["folder"], quant=spec["quant"], mmproj_quant=spec["mmproj"], overwrite=True)
+    return {"export_s": round(time.perf_counter() - started, 1)}
+
+
+def _gguf_folder(checkpoint: Path, quant: str, mmproj: str) -> Path:
+    return checkpoint.with_name(f"{checkpoint.name}-v{CHECKPOINT_VERSION}-gguf-{quant}-{mmproj}")
+
+
+def ensure_exports(script: Path, checkpoint: Path, quants: list[str], mmprojs: list[str]) -> dict[tuple[str, str], Path]:
+    """One export per text quant (with the first vision quant); other vision quants reuse its language model."""
+    import shutil as _shutil
+
+    from vlkit.models.exported import read_manifest
+
+    folders: dict[tuple[str, str], Path] = {}
+    for quant in quants:
+        for mmproj in mmprojs:
+            folder = _gguf_folder(checkpoint, quant, mmproj)
+            if read_manifest(folder) is None:
+                log.info("exporting %s to GGUF %s + vision %s (vlkit export)", checkpoint.name, quant, mmproj)
+                reuse = folders.get((quant, mmprojs[0])) if mmproj != mmprojs[0] else None
+                done = run_worker(script, {"config": "export", "checkpoint": str(checkpoint), "folder": str(folder),
+                                           "quant": quant, "mmproj": mmproj, "reuse": str(reuse) if reuse else None})  # fmt: skip
+                if "error" in done:
+                    raise RuntimeError(f"export {quant}/{mmproj} failed")
+                log.info("exported in %.0f s", done["export_s"])
+            folders[(quant, mmproj)] = folder
+    del _shutil
+    return folders
+
+
+def bytes_per_token(result: dict[str, Any], lm_parameters: int) -> float | None:
+    """Bytes of weights one decoded token reads: the language model (the tied output layer included)."""
+    if result["config"] in ("vlkit", "naive"):
+        return lm_parameters * (2 if result["dtype"] == "bf16" else 4)
+    folder = result.get("folder")
+    if folder:
+        from vlkit.models.exported import read_manifest
+
+        return (Path(folder) / read_manifest(folder).model_file).stat().st_size
+    return None
+
+
+def rows_of(results: list[dict[str, Any]], bandwidth_gbs: float | None, lm_parameters: int) -> list[dict[str, Any]]:
+    rows = []
+    for r in results:
+        if "error" in r:
+            rows.append({"config": r.get("config"), "error": r["error"]})
+            continue
+        if r["config"] == "naive":
+            config, backend, weights = f"seeds-{r['dtype']}", "transformers (model-card recipe)", r["dtype"]
+        elif r["config"] == "vlkit":
+            config, backend, weights = f"vlkit-{r['dtype']}", "transformers", r["dtype"]
+        else:
+            config, backend, weights = f"{r['config']}-{r['weights']}", "llama.cpp" if r["config"] == "llamacpp" else "llama.cpp C API", r["weights"]
+        per_token = bytes_per_token(r, lm_parameters)
+        roofline = None
+        if bandwidth_gbs and per_token and r.get("decode_tok_s"):
+            roofline = round(100 * r["decode_tok_s"] / (bandwidth_gbs * 1e9 / per_token), 1)
+        rows.append({
+            "config": config, "backend": backend, "weights": weights, "vision_s": r.get("vision_s"),
+            "ttft_s": r.get("ttft_s"), "decode_tok_s": r.get("decode_tok_s"), "roofline_pct": roofline,
+            "peak_rss_gib": r.get("peak_rss_gib"), "load_s": r.get("load_s"), "agreement": r.get("agreement"),
+            "cached_ttft_s": r.get("cached_ttft_s"), "prefill_tok_s": r.get("prefill_tok_s"),
+            "weights_gb_per_token": round(per_token / 1e9, 3) if per_token else None,
+        })  # fmt: skip
+    return rows
 
 
 # ---------------------------------------------------------------------------------------------- driver
@@ -444,6 +766,34 @@ def ratios(results: list[dict[str, Any]]) -> dict[str, dict[str, float | None]]:
     return out
 
 
+def ratios_over(rows: list[dict[str, Any]], baseline: str) -> dict[str, dict[str, float | None]]:
+    """Each row's figures over ``baseline``'s, measured in the same run (tok/s: above 1 is faster;
+    seconds and GiB: below 1 is better)."""
+    base = next((r for r in rows if r.get("config") == baseline and "error" not in r), None)
+    if base is None:
+        return {}
+    keys = ("vision_s", "ttft_s", "decode_tok_s", "peak_rss_gib", "load_s")
+    return {
+        r["config"]: {k: round(r[k] / base[k], 3) if r.get(k) and base.get(k) else None for k in keys}
+        for r in rows if "error" not in r and r["config"] != baseline
+    }  # fmt: skip
+
+
+def language_model_parameters(folder: Path) -> int:
+    """Parameters outside the vision tower, from the safetensors header (no weights read)."""
+    total = 0
+    for shard in folder.glob("*.safetensors"):
+        with open(shard, "rb") as fh:
+            header = json.loads(fh.read(int.from_bytes(fh.read(8), "little")))
+        for name, info in header.items():
+            if name != "__metadata__" and not name.startswith("visual."):
+                count = 1
+                for dim in info["shape"]:
+                    count *= dim
+                total += count
+    return total
+
+
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(
         description=(
@@ -459,7 +809,12 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         "--new-tokens", type=int, default=None, help="new tokens per answer, fixed length (default 32; 8 with --quick)"
     )
     parser.add_argument("--dtypes", default="bf16,fp32", help="comma-separated from bf16,fp32 (default: both)")
-    parser.add_argument("--configs", default="vlkit,naive", help="comma-separated from vlkit,naive (default: both)")
+    parser.add_argument("--configs", default="vlkit,naive,llamacpp,raw-llamacpp",
+                        help="comma-separated from vlkit,naive,llamacpp,raw-llamacpp (default: all)")
+    parser.add_argument("--quants", default="Q4_K_M,Q8_0", help="llama.cpp text weights (default: %(default)s)")
+    parser.add_argument("--mmprojs", default="BF16,F16,Q8_0", help="llama.cpp vision weights (default: %(default)s)")
+    parser.add_argument("--repack", action="store_true",
+                        help="also run each llamacpp row without llama.cpp's weight repacking (less memory, faster prefill, slower decode)")
     parser.add_argument(
         "--devices", default=None, help="comma-separated from cpu,cuda (default: cpu, plus cuda when present)"
     )
@@ -476,7 +831,10 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     )
     parser.add_argument("--worker", help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
-    for name, allowed in (("dtypes", {"bf16", "fp32"}), ("configs", {"vlkit", "naive"}), ("devices", {"cpu", "cuda"})):
+    choices = (("dtypes", {"bf16", "fp32"}), ("configs", {"vlkit", "naive", "llamacpp", "raw-llamacpp"}),
+               ("devices", {"cpu", "cuda"}), ("quants", {"Q4_K_M", "Q8_0", "Q6_K", "Q5_K_M", "Q4_0", "F16"}),
+               ("mmprojs", {"BF16", "F16", "Q8_0", "F32"}))  # fmt: skip
+    for name, allowed in choices:
         value = getattr(args, name)
         if value is None:
             continue
@@ -521,15 +879,44 @@ def main(argv: list[str] | None = None) -> int:
     write_image(image)
 
     results = []
-    for device in devices:
-        for dtype in args.dtypes:
-            for config in args.configs:
-                spec = {"config": config, "device": device, "dtype": dtype, "new_tokens": new_tokens,
-                        "warmup": warmup, "repeats": max(1, args.repeats),
-                        "checkpoint": str(folder), "image": str(image)}
-                results.append(run_worker(script, spec))
+    reference = RESULTS / "bench_generate_reference.npz"  # kept for a later run of the other configs alone
+    if "vlkit" in args.configs and "bf16" in args.dtypes:
+        reference.unlink(missing_ok=True)
+    base = {"new_tokens": new_tokens, "warmup": warmup, "repeats": max(1, args.repeats), "checkpoint": str(folder),
+            "image": str(image)}  # fmt: skip
+    # vlkit bf16 first: its greedy tokens and logits are the reference the other rows are compared with
+    order = sorted(((d, t, c) for d in devices for t in args.dtypes for c in args.configs if c in ("vlkit", "naive")),
+                   key=lambda k: (k[2] != "vlkit" or k[1] != "bf16",))  # fmt: skip
+    for device, dtype, config in order:
+        spec = {**base, "config": config, "device": device, "dtype": dtype}
+        if config == "vlkit" and dtype == "bf16" and device == "cpu":
+            spec["reference"] = str(reference)
+        elif config == "vlkit" and reference.is_file():
+            spec["compare_to"] = str(reference)
+        results.append(run_worker(script, spec))
+    prompt_tokens = next((r.get("prompt_tokens") for r in results if r.get("prompt_tokens")), 300)
+    if {"llamacpp", "raw-llamacpp"} & set(args.configs):
+        exports = ensure_exports(script, folder, args.quants, args.mmprojs)
+        for (quant, mmproj), export in exports.items():
+            if "llamacpp" in args.configs:
+                for repack in (True, False) if args.repack else (True,):
+                    weights = f"{quant}+vision-{mmproj}" + ("" if repack else "+no-repack")
+                    spec = {**base, "config": "llamacpp", "device": "cpu", "dtype": quant, "weights": weights,
+                            "folder": str(export), "repack": repack}  # fmt: skip
+                    if reference.is_file():
+                        spec["compare_to"] = str(reference)
+                    results.append(run_worker(script, spec))
+            if "raw-llamacpp" in args.configs and mmproj == args.mmprojs[0]:
+                for repack in (True, False) if args.repack else (True,):
+                    results.append(run_worker(script, {**base, "config": "raw-llamacpp", "device": "cpu", "dtype": quant,
+                                                       "weights": quant + ("" if repack else "+no-repack"), "repack": repack,
+                                                       "folder": str(export), "prompt_tokens": prompt_tokens}))  # fmt: skip
+    from vlkit.models.machine import default_threads, memory_bandwidth
+
+    bandwidth_read, bandwidth_copy, method = memory_bandwidth(default_threads())
+    rows = rows_of(results, bandwidth_read, language_model_parameters(folder))
     for result in results:
-        for key in ("checkpoint", "image"):
+        for key in ("checkpoint", "image", "folder"):
             result.pop(key, None)
     document = {
         "benchmark": "bench_generate",
@@ -546,7 +933,11 @@ def main(argv: list[str] | None = None) -> int:
             "warmup": warmup,
             "repeats": max(1, args.repeats),
         },
-        "machine": machine_info(),
+        "machine": {**machine_info(), "bandwidth_read_gbs": bandwidth_read, "bandwidth_copy_gbs": bandwidth_copy,
+                    "bandwidth_method": method},
+        "rows": rows,
+        "ratios_over_vlkit_bf16": ratios_over(rows, "vlkit-bf16"),
+        "ratios_over_seeds_fp32": ratios_over(rows, "seeds-fp32"),
         "results": results,
         "ratios_vlkit_over_naive": ratios(results),
     }

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import os
-from typing import Any, Iterator, Literal, Sequence
+from typing import TYPE_CHECKING, Any, Iterator, Literal, Sequence
 
 from langchain_core.callbacks import CallbackManagerForLLMRun
 from langchain_core.language_models import LangSmithParams
@@ -24,6 +24,9 @@ from vlkit.vision.limits import MAX_IMAGE_BYTES, MAX_IMAGE_PIXELS, ImageLimits
 from vlkit.vision.resize import visual_budget
 from vlkit.vision.video.limits import VideoLimits
 from vlkit.models.messages import describe_bad_content, to_turns
+
+if TYPE_CHECKING:
+    from vlkit.models.backends._cache import CacheConfig
 
 __all__ = ["ChatQwenVL", "DEFAULT_MODEL"]
 
@@ -65,9 +68,11 @@ class ChatQwenVL(BaseChatModel):
 
     model: str = Field(default_factory=lambda: os.environ.get("VLKIT_MODEL") or DEFAULT_MODEL)
     """Hugging Face id or local checkpoint folder (transformers), or the served model name (openai)."""
-    backend: Literal["transformers", "openai"] | Backend = "transformers"
-    """Where the model runs: in-process with transformers, on an OpenAI-compatible server, or a
-    :class:`~vlkit.models.backends.Backend` instance of your own (give ``family`` when tools need it)."""
+    backend: Literal["auto", "transformers", "llamacpp", "openai"] | Backend = "auto"
+    """Where the model runs: in-process with transformers (a Hugging Face checkpoint), in-process with
+    llama.cpp (a folder made by ``vlkit export --to gguf``), on an OpenAI-compatible server, or a
+    :class:`~vlkit.models.backends.Backend` instance of your own (give ``family`` when tools need it).
+    ``"auto"`` (default) picks llamacpp for an exported GGUF folder, else transformers."""
     base_url: str | None = Field(default_factory=lambda: os.environ.get("VLKIT_BASE_URL"))
     """Server URL for the openai backend, e.g. ``http://127.0.0.1:8000/v1`` (env ``VLKIT_BASE_URL``)."""
     api_key: SecretStr | None = Field(default=None)
@@ -80,6 +85,18 @@ class ChatQwenVL(BaseChatModel):
     """transformers: attention kernel; None picks flash-attn on CUDA when installed, else sdpa."""
     local_files_only: bool = False
     """transformers: never contact the hub, only use cached or local weights."""
+    threads: int | None = Field(default=None, ge=1)
+    """Local backends: CPU threads (default: the physical cores; env ``VLKIT_THREADS``)."""
+    context_tokens: int | None = Field(default=None, ge=64)
+    """llamacpp: tokens of context to allocate (default 8192, at most the model's; the KV cache takes about
+    28 KiB a token for a 2B model)."""
+    prefix_cache_mb: int | None = Field(default=None, ge=0)
+    """Local backends: MiB of attention state kept from earlier prompts, so a call that starts like an
+    earlier one (system prompt, tools, history, images) prefills only what is new (default 1024; 0 off;
+    env ``VLKIT_PROMPT_CACHE=0`` turns both caches off)."""
+    vision_cache_mb: int | None = Field(default=None, ge=0)
+    """Local backends: MiB of visual embeddings kept, keyed by a hash of the image's pixels and budget, so a
+    repeated image costs no vision-encoder time (default 256; 0 off)."""
     max_tokens: int = Field(default=512, ge=1)
     """Most new tokens per answer."""
     temperature: float = Field(default=0.0, ge=0.0)
@@ -125,6 +142,10 @@ class ChatQwenVL(BaseChatModel):
     def _check_backend(self) -> "ChatQwenVL":
         if self.api_key is None and (key := env_api_key()):
             self.api_key = SecretStr(key)
+        if self.backend == "auto":
+            from vlkit.models.exported import is_gguf_export
+
+            self.backend = "llamacpp" if is_gguf_export(self.model) else "transformers"
         if self.backend == "openai" and not self.base_url:
             self.base_url = os.environ.get("OPENAI_BASE_URL") or "http://127.0.0.1:8000/v1"
         return self
@@ -178,6 +199,13 @@ class ChatQwenVL(BaseChatModel):
                     max_retries=self.max_retries,
                     native_tools=self.native_tools,
                 )
+            elif self.backend == "llamacpp":
+                from vlkit.models.backends.llamacpp import LlamaCppBackend
+
+                self._backend = LlamaCppBackend(
+                    self.model, threads=self.threads, n_ctx=self.context_tokens, cache=self._cache_config(),
+                    image_limits=limits,
+                )
             else:
                 from vlkit.models.backends.transformers import TransformersBackend
 
@@ -189,31 +217,35 @@ class ChatQwenVL(BaseChatModel):
                     local_files_only=self.local_files_only,
                     image_limits=limits,
                     video_limits=self._video_limits(),
+                    threads=self.threads,
+                    cache=self._cache_config(),
                 )
         return self._backend
 
     def family_spec(self) -> FamilySpec:
         """The :class:`~vlkit.vision.FamilySpec` of this model, without loading its weights.
 
-        ``family`` when set; else, for the transformers backend, the checkpoint's ``config.json``. Over an
-        OpenAI-compatible server the family cannot be read: pass ``family=...``.
+        ``family`` when set; else, for a local backend (transformers, llama.cpp, or an instance of either),
+        the checkpoint's ``config.json``. Over an OpenAI-compatible server the family cannot be read: pass
+        ``family=...``.
         """
+        from vlkit.models.backends._local import LocalBackend
+
         if self.family is not None:
             return FAMILIES[self.family]
         if self.backend == "openai":
             raise UnsupportedModelError(f"the family of served model '{self.model}' is unknown; ", PASS_FAMILY)
-        if isinstance(self.backend, Backend):
+        backend = self.backend_impl
+        if isinstance(self.backend, Backend) and not isinstance(self.backend, LocalBackend):
             raise UnsupportedModelError(
                 f"the family of model '{self.model}' ({type(self.backend).__name__}) is unknown; ", PASS_FAMILY
             )
-        from vlkit.models.backends.transformers import TransformersBackend
-
-        backend = self.backend_impl
-        if isinstance(backend, TransformersBackend) and backend.loaded:  # no config.json read
+        if isinstance(backend, LocalBackend) and backend.loaded:  # no config.json read
             return backend.checkpoint.family
         from vlkit.models.backends.loading import resolve_checkpoint
 
-        return family_of_folder(resolve_checkpoint(self.model, local_files_only=self.local_files_only))
+        folder = backend.model_name if isinstance(backend, LocalBackend) else self.model
+        return family_of_folder(resolve_checkpoint(folder, local_files_only=self.local_files_only))
 
     def visual_budget(self, family: FamilySpec | None = None) -> tuple[int, int]:
         """``(min_pixels, max_pixels)`` each image is resized to, as the backend will resize it.
@@ -223,16 +255,21 @@ class ChatQwenVL(BaseChatModel):
         (default: :meth:`family_spec`) is for a caller that was told the family of a served model.
         With :meth:`family_spec`, this implements :class:`vlkit.vision.VisionFacts`.
         """
-        from vlkit.models.backends.transformers import TransformersBackend
+        from vlkit.models.backends._local import LocalBackend
 
         backend = self.backend_impl
-        device = backend.device if isinstance(backend, TransformersBackend) else "cpu"  # loads nothing
+        device = backend.device if isinstance(backend, LocalBackend) else "cpu"  # loads nothing
         spec = family or self.family_spec()
         return visual_budget(spec, device, min_pixels=self.min_pixels, max_pixels=self.max_pixels)
 
     def _image_limits(self) -> ImageLimits:
         return ImageLimits(max_bytes=self.max_image_bytes, max_pixels=self.max_image_pixels,
                            allow_private_urls=self.allow_private_image_urls)  # fmt: skip
+
+    def _cache_config(self) -> "CacheConfig":
+        from vlkit.models.backends._cache import CacheConfig
+
+        return CacheConfig.from_env(self.prefix_cache_mb, self.vision_cache_mb)
 
     def _video_limits(self) -> VideoLimits:
         return VideoLimits(allow_private_urls=self.allow_private_image_urls)
@@ -340,9 +377,14 @@ class ChatQwenVL(BaseChatModel):
                 output_tokens=delta.usage.output_tokens,
                 total_tokens=delta.usage.input_tokens + delta.usage.output_tokens,
             )
+            details: dict[str, int] = {}
             if delta.usage.video_tokens or delta.usage.image_tokens:
                 # provider-specific keys, which LangChain's InputTokenDetails allows beside audio / cache_*
-                usage["input_token_details"] = {"image": delta.usage.image_tokens, "video": delta.usage.video_tokens}  # type: ignore[typeddict-unknown-key]
+                details.update(image=delta.usage.image_tokens, video=delta.usage.video_tokens)
+            if delta.usage.cached_tokens:
+                details["cache_read"] = delta.usage.cached_tokens
+            if details:
+                usage["input_token_details"] = details  # type: ignore[typeddict-item]
         metadata = {
             "finish_reason": delta.finish_reason,
             "model_name": self.model,

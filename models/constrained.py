@@ -224,12 +224,14 @@ def _checked(processor: "GrammarLogitsProcessor", minimum: int | None, what: str
     return processor
 
 
-def processors_for(loaded: Any, request: Any) -> list["GrammarLogitsProcessor"]:
-    """The processors the transformers backend passes to ``generate`` for ``request`` (may be empty).
+def processors_for(loaded: Any, request: Any, vocab_size: int | None = None) -> list["GrammarLogitsProcessor"]:
+    """The processors a local backend applies to each step's logits for ``request`` (may be empty).
 
-    ``response_schema`` wins over tools; tools are constrained only for ``"required"``/``"any"`` or a name.
+    ``loaded`` has the ``tokenizer`` (and, without ``vocab_size`` — the logits' width — the transformers
+    ``model``). ``response_schema`` wins over tools; tools are constrained only for ``"required"``/``"any"``
+    or a name.
     """
-    vocab_size = model_vocab_size(loaded.model)
+    vocab_size = vocab_size or model_vocab_size(loaded.model)
     if request.response_schema is not None:
         schema = request.response_schema
         return [json_schema_processor(loaded.tokenizer, schema, vocab_size, max_new_tokens=request.max_tokens)]

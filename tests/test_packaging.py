@@ -14,13 +14,19 @@ ROOT = Path(__file__).resolve().parents[1]
 PUBLIC_API = {
     "vlkit": ["ChatQwenVL", "errors", "__version__"],
     "vlkit.models": ["Backend", "ChatQwenVL", "Delta", "GenerationRequest", "ImageCount", "TokenCount", "Usage", "VideoCount"],
+    "vlkit.models.machine": [
+        "CpuInfo", "Defaults", "KEY_FLAGS", "MachineFacts", "RUNTIMES", "choose_defaults", "default_threads",
+        "machine_facts", "memory_bandwidth", "parse_cpuinfo", "physical_cores", "unset_thread_counts",
+    ],
     "vlkit.vision": [
         "FAMILIES", "FamilySpec", "ImageInput", "ImageLimits", "MAX_IMAGE_BYTES", "MAX_IMAGE_PIXELS",
         "ModelVisionFacts", "VisionFacts", "afetch", "family_for_model_type", "family_named", "family_of_folder",
         "fetch", "image_from_block", "image_size", "image_tokens", "is_image_block", "is_public_address",
         "open_image", "pixels_for_tokens", "resized_size", "smart_resize", "vision_facts", "visual_budget",
     ],
-    "vlkit.testing": ["TINY_FAMILIES", "build_tiny_checkpoint", "tiny_checkpoint"],
+    "vlkit.testing": ["TINY_FAMILIES", "build_tiny_checkpoint", "tiny_checkpoint", "tiny_export"],
+    "vlkit.models.export": ["GGUF_QUANTS", "MMPROJ_QUANTS", "export_model", "llama_cpp_source"],
+    "vlkit.models.exported": ["MANIFEST", "ExportManifest", "is_gguf_export", "read_manifest"],
     # vlkit.documents and vlkit.retrieval export lazily: __all__ is sorted(_EXPORTS) of their __init__.py
     "vlkit.documents": [
         "AutoReader", "Found", "IMAGE_SUFFIXES", "OCRRouter", "OCRSettings", "OpenedDocument", "PDF_SUFFIXES",

@@ -39,6 +39,7 @@ __all__ = [
     "ModelNotFoundError",
     "OfflineModelError",
     "UnsupportedModelError",
+    "ExportError",
     "ImageError",
     "ImageUnreadableError",
     "UnsupportedImageFormatError",
@@ -195,6 +196,11 @@ class OfflineModelError(UserError):
 
 class UnsupportedModelError(UserError):
     """The checkpoint's ``model_type`` is not one vlkit supports."""
+
+
+class ExportError(UserError):
+    """Converting a checkpoint for another runtime failed (``vlkit export``); the message carries the
+    converter's last words."""
 
 
 class ImageError(UserError):

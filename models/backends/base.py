@@ -63,6 +63,8 @@ class Usage:
     """Of ``input_tokens``, the images' visual tokens."""
     video_tokens: int = 0
     """Of ``input_tokens``, the videos' visual tokens (Qwen3-VL's timestamp text not included)."""
+    cached_tokens: int = 0
+    """Of ``input_tokens``, those read from the prefix cache rather than prefilled."""
 
 
 @dataclass

@@ -13,20 +13,17 @@ import threading
 from dataclasses import dataclass
 from typing import Any, Iterator
 
-from vlkit.errors import UnsupportedModelError
 from vlkit.models.backends import _video
-from vlkit.models.backends.base import Backend, Delta, GenerationRequest, ImageCount, TokenCount, Usage
+from vlkit.models.backends._cache import CacheConfig, image_key
+from vlkit.models.backends._local import IMAGE_PAD, VIDEO_PAD, LocalBackend, TextStream, expand_image_pads, resize_for
+from vlkit.models.backends.base import Delta, GenerationRequest, Usage
 from vlkit.models.backends.loading import LoadedModel, load_model, pick_device, resolve_checkpoint
-from vlkit.vision import ImageInput, ImageLimits, resized_size, smart_resize, visual_budget
-from vlkit.vision.video import VideoBudget, VideoInput, VideoLimits, video_budget
-from vlkit.models.prompting import template_messages
+from vlkit.vision import ImageLimits
+from vlkit.vision.video import VideoLimits
 
-__all__ = ["TransformersBackend", "PreparedInputs"]
+__all__ = ["TransformersBackend", "PreparedInputs", "resize_for"]
 
 log = logging.getLogger(__name__)
-
-IMAGE_PAD = "<|image_pad|>"
-VIDEO_PAD = "<|video_pad|>"
 
 
 @dataclass
@@ -43,13 +40,15 @@ class PreparedInputs:
     """1 where a token is an image placeholder, 2 a video one: transformers computes M-RoPE positions from it."""
     videos: _video.VideoInputs | None = None
     """The videos' tensors and sampling, None without videos."""
+    image_keys: list[str] | None = None
+    """Each image's cache key (``_cache.image_key`` of its resized pixels); None when the caches are off."""
 
     @property
     def video_tokens(self) -> int:
         return sum(self.videos.tokens) if self.videos is not None else 0
 
 
-class TransformersBackend(Backend):
+class TransformersBackend(LocalBackend):
     """Runs a checkpoint in-process. The model loads on first use (or :meth:`load`) and is shared (see ``loading``).
 
     Besides :meth:`stream` it counts a request's prompt exactly before running it (:meth:`count_tokens`:
@@ -68,8 +67,12 @@ class TransformersBackend(Backend):
         local_files_only: bool = False,
         image_limits: ImageLimits | None = None,
         video_limits: VideoLimits | None = None,
+        threads: int | None = None,
+        cache: CacheConfig | None = None,
     ) -> None:
         self.model_name = model
+        self.threads = threads
+        self.cache = cache or CacheConfig.from_env()
         self._load_args = dict(
             device=device, dtype=dtype, attn_implementation=attn_implementation, local_files_only=local_files_only
         )
@@ -77,19 +80,9 @@ class TransformersBackend(Backend):
         self.image_limits = image_limits or ImageLimits()
         self.video_limits = video_limits or VideoLimits()
 
-    @property
-    def checkpoint(self) -> LoadedModel:
-        """The loaded checkpoint (network, tokenizer, image processor, device), loading it on first use."""
-        if self._loaded is None:
-            self._loaded = load_model(self.model_name, **self._load_args)
-        return self._loaded
-
-    @property
-    def loaded(self) -> bool:
-        return self._loaded is not None
-
-    def load(self) -> None:
-        self.checkpoint  # noqa: B018  (the property loads)
+    def _load_checkpoint(self) -> LoadedModel:
+        """The checkpoint (network, tokenizer, image processor, device), loaded once per process (``loading``)."""
+        return load_model(self.model_name, threads=self.threads, **self._load_args)
 
     @property
     def device(self) -> str:
@@ -113,75 +106,13 @@ class TransformersBackend(Backend):
     def supports_video(self) -> bool:
         return True
 
-    @property
-    def native_tools(self) -> bool:
-        """Qwen3-VL's chat template renders tools, calls and results; the Qwen2/2.5-VL templates drop them."""
-        return self.checkpoint.family.template_supports_tools
+    def clear_caches(self) -> None:
+        if self._loaded is not None:
+            from vlkit.models.backends._kv import drop_caches
 
-    # ------------------------------------------------------------------ prompt
+            drop_caches(self._loaded)
 
-    def count_tokens(self, request: GenerationRequest) -> TokenCount:
-        """The exact prompt length of ``request``: the rendered template tokenised with one placeholder per
-        image, plus each image's tokens from its size (header) and visual budget, and each video's from its
-        container header and the video budget (Qwen3-VL's ``<t seconds>`` text tokenised with the prompt) —
-        what :meth:`prepare` will build, without decoding a frame. Loads the checkpoint (its tokenizer) on
-        first use."""
-        lm = self.checkpoint
-        prompt, images, videos = self._render(request)
-        counts = tuple(self._image_count(image, request) for image in images)
-        video_counts, texts = [], []
-        for video in videos:
-            count, text = _video.count_video(video, lm.family, self._video_budget(request), self.video_limits)
-            video_counts.append(count)
-            texts.append(text)
-        if videos:
-            prompt = _video.expand_video_slots(prompt, texts)
-        tokens = len(lm.tokenizer(prompt, add_special_tokens=False)["input_ids"])
-        tokens += sum(c.tokens - 1 for c in counts) + sum(c.tokens - t.count(VIDEO_PAD) for c, t in zip(video_counts, texts))
-        return TokenCount(prompt_tokens=tokens, images=counts, videos=tuple(video_counts))
-
-    def _image_count(self, image: ImageInput, request: GenerationRequest) -> ImageCount:
-        family = self.checkpoint.family
-        size = image.size or (image.pil.size if image.pil is not None else None)
-        if size is None:  # a remote URL not fetched yet: its size needs the bytes
-            size = image.to_pil(self.image_limits).size
-        low, high = self._budget(image, request)
-        width, height = resized_size(family, size[0], size[1], low, high)
-        return ImageCount(size=(size[0], size[1]), resized=(width, height), tokens=family.tokens_for(height, width))
-
-    def _video_budget(self, request: GenerationRequest) -> VideoBudget:
-        """The video budget of ``request``: each frame at most the request's image ``max_pixels`` (the one
-        visual-budget knob of a chat model) and 768 tokens, all frames at most 0.9 × the context; a video
-        block's own ``min_pixels`` / ``max_pixels`` win over both."""
-        lm = self.checkpoint
-        return video_budget(lm.family, lm.device, context_tokens=self.context_length, image_max_pixels=request.max_pixels)
-
-    def _render(self, request: GenerationRequest) -> tuple[str, list[ImageInput], list[VideoInput]]:
-        """The chat template rendered (one placeholder per image and per video) and the images and videos in
-        prompt order."""
-        lm = self.checkpoint
-        turns, template_tools = self.prompt_turns(request)
-        messages, images, videos = template_messages(turns)
-        if not lm.chat_template:
-            raise UnsupportedModelError(f"{lm.folder} has no chat template; is it an -Instruct checkpoint?")
-        prompt = lm.tokenizer.apply_chat_template(
-            messages,
-            tools=template_tools,
-            chat_template=lm.chat_template,
-            tokenize=False,
-            add_generation_prompt=True,
-        )
-        if prompt.count(IMAGE_PAD) != len(images):
-            raise UnsupportedModelError(
-                f"the chat template placed {prompt.count(IMAGE_PAD)} image slots for {len(images)} images; "
-                "the checkpoint's template does not look like a Qwen-VL template"
-            )
-        if prompt.count(_video.VIDEO_SLOT) != len(videos):
-            raise UnsupportedModelError(
-                f"the chat template placed {prompt.count(_video.VIDEO_SLOT)} video slots for {len(videos)} videos; "
-                "the checkpoint's template does not look like a Qwen-VL template"
-            )
-        return prompt, images, videos
+    # ------------------------------------------------------------------ inputs
 
     def prepare(self, request: GenerationRequest) -> PreparedInputs:
         """Render the chat template, resize the images to the visual budget, decode the videos under the
@@ -189,15 +120,17 @@ class TransformersBackend(Backend):
         lm = self.checkpoint
         family = lm.family
         prompt, images, videos = self._render(request)
-        pixel_values = grid = None
+        pixel_values = grid = keys = None
         image_tokens = 0
         if images:
             pils = [self._resized(image, request) for image in images]
+            if self.caching:
+                keys = [image_key(pil, family.model_type) for pil in pils]
             out = lm.image_processor(images=pils, do_resize=False, return_tensors="pt")
             pixel_values, grid = out["pixel_values"].to(lm.device, lm.dtype), out["image_grid_thw"]
             per_image = [int(g.prod()) // family.merge_size**2 for g in grid]
             image_tokens = sum(per_image)
-            prompt = _expand_image_pads(prompt, per_image)
+            prompt = expand_image_pads(prompt, per_image)
             grid = grid.to(lm.device)
         video_inputs = None
         if videos:
@@ -219,26 +152,24 @@ class TransformersBackend(Backend):
             image_tokens=image_tokens,
             mm_token_type_ids=mm_token_type_ids,
             videos=video_inputs,
+            image_keys=keys,
         )
-
-    def _budget(self, image: ImageInput, request: GenerationRequest) -> tuple[int, int]:
-        """``(min_pixels, max_pixels)`` for ``image``: its own budget, else the request's, else the default."""
-        return visual_budget(
-            self.checkpoint.family,
-            self.checkpoint.device,
-            min_pixels=image.min_pixels or request.min_pixels,
-            max_pixels=image.max_pixels or request.max_pixels,
-        )
-
-    def _resized(self, image: ImageInput, request: GenerationRequest):
-        pil = image.to_pil(self.image_limits)
-        return resize_for(self.checkpoint.family, pil, *self._budget(image, request))
 
     # ------------------------------------------------------------------ generation
 
+    @property
+    def caching(self) -> bool:
+        """Whether the prefix or the vision cache is on (``cache=CacheConfig(0, 0)`` runs without either)."""
+        return self.cache.prefix_bytes > 0 or self.cache.vision_bytes > 0
+
     def stream(self, request: GenerationRequest) -> Iterator[Delta]:
         inputs = self.prepare(request)
-        return _Generation(self.checkpoint, inputs, request, self._logits_processors(request, inputs)).run()
+        caches = None
+        if self.caching:
+            from vlkit.models.backends import _kv  # torch
+
+            caches = _kv.caches_for(self.checkpoint, self.cache)
+        return _Generation(self.checkpoint, inputs, request, self._logits_processors(request, inputs), caches).run()
 
     def _logits_processors(self, request: GenerationRequest, inputs: PreparedInputs) -> list[Any]:
         if request.response_schema is None and not request.forces_tool_call:
@@ -248,50 +179,18 @@ class TransformersBackend(Backend):
         return constrained.processors_for(self.checkpoint, request)
 
 
-def resize_for(family: Any, pil: Any, min_pixels: int, max_pixels: int) -> Any:
-    """Resize to the visual budget: qwen-vl-utils' ``fetch_image`` where it imports (it needs torchvision),
-    else the same smart_resize + bicubic here."""
-    fetch_image = _qwen_vl_utils_fetch_image()
-    if fetch_image is not None:
-        import inspect
-
-        element = {"image": pil, "min_pixels": min_pixels, "max_pixels": max_pixels}
-        if "image_patch_size" in inspect.signature(fetch_image).parameters:
-            return fetch_image(element, image_patch_size=family.patch_size)
-        return fetch_image(element, size_factor=family.factor)
-    from PIL import Image
-
-    height, width = smart_resize(pil.height, pil.width, family.factor, min_pixels, max_pixels)
-    if (width, height) != pil.size:
-        pil = pil.resize((width, height), Image.Resampling.BICUBIC)
-    return pil
-
-
-def _qwen_vl_utils_fetch_image() -> Any:
-    try:
-        from qwen_vl_utils import fetch_image
-    except Exception:  # not installed, or torchvision missing/broken (ImportError, RuntimeError, …)
-        return None
-    return fetch_image
-
-
-def _expand_image_pads(prompt: str, per_image: list[int]) -> str:
-    """Each image's one placeholder (``_render`` checked there is one per image) becomes its token count."""
-    pieces = prompt.split(IMAGE_PAD)
-    out = [pieces[0]]
-    for count, piece in zip(per_image, pieces[1:]):
-        out.append(IMAGE_PAD * count)
-        out.append(piece)
-    return "".join(out)
-
-
 class _Generation:
     """One streamed generation: ``model.generate`` in a worker thread, text decoded incrementally here."""
 
     _DONE = object()
 
-    def __init__(self, lm: LoadedModel, inputs: PreparedInputs, request: GenerationRequest, processors: list) -> None:
+    def __init__(
+        self, lm: LoadedModel, inputs: PreparedInputs, request: GenerationRequest, processors: list, caches: Any = None
+    ) -> None:
         self.lm, self.inputs, self.request, self.processors = lm, inputs, request, processors
+        self.caches = caches
+        """The model's ``_kv.ModelCaches``, None with the caches off."""
+        self.prefill: Any = None
         self.tokens: queue.Queue = queue.Queue()
         self.cancel = threading.Event()
         self.error: BaseException | None = None
@@ -299,11 +198,35 @@ class _Generation:
     def run(self) -> Iterator[Delta]:
         worker = threading.Thread(target=self._generate, name="vlkit-generate", daemon=True)
         worker.start()
+        text = TextStream(self.lm.tokenizer, _eos_ids(self.lm), self.request.stop)
         try:
-            yield from self._decode()
+            yield from text.run(self._tokens())
         finally:
             self.cancel.set()
             worker.join()
+        if self.error is not None and not isinstance(self.error, GeneratorExit):
+            raise self.error
+        metadata: dict[str, Any] = {"image_tokens": self.inputs.image_tokens}
+        if self.inputs.videos is not None:
+            metadata.update(video_tokens=self.inputs.video_tokens, videos=self.inputs.videos.metadata)
+        prefill = self.prefill
+        if prefill is not None and self.caches.vision.enabled:
+            metadata["vision_cache_hits"] = prefill.vision_hits
+        yield Delta(
+            usage=Usage(
+                input_tokens=int(self.inputs.input_ids.shape[1]),
+                output_tokens=text.count,
+                image_tokens=self.inputs.image_tokens,
+                video_tokens=self.inputs.video_tokens,
+                cached_tokens=prefill.cached_tokens if prefill is not None else 0,
+            ),
+            finish_reason=text.finish,
+            metadata=metadata,
+        )
+
+    def _tokens(self) -> Iterator[int]:
+        while (token := self.tokens.get()) is not self._DONE:
+            yield token
 
     def _generate(self) -> None:
         import torch
@@ -355,6 +278,11 @@ class _Generation:
             kwargs["mm_token_type_ids"] = inputs.mm_token_type_ids
         try:
             with lm.lock, torch.inference_mode():
+                if self.caches is not None:
+                    from vlkit.models.backends._kv import Prefill
+
+                    self.prefill = Prefill.plan(lm, self.caches, inputs)
+                    kwargs = self.prefill.generate_kwargs(kwargs)
                 if request.seed is not None:
                     torch.manual_seed(request.seed)
                 lm.model.generate(
@@ -364,77 +292,12 @@ class _Generation:
                     stopping_criteria=StoppingCriteriaList([Cancelled()]),
                     logits_processor=LogitsProcessorList(self.processors),
                 )
+                if self.prefill is not None:
+                    self.prefill.save()
         except BaseException as exc:  # re-raised in the consuming thread
             self.error = exc
         finally:
             self.tokens.put(self._DONE)
-
-    def _decode(self) -> Iterator[Delta]:
-        """Decode token by token in O(1) per token: only the tokens since the last clean UTF-8 boundary
-        are decoded (byte-level BPE decodes piecewise), and text that could start a stop sequence is held back.
-        """
-        tokenizer = self.lm.tokenizer
-        eos = set(_eos_ids(self.lm))
-        stops = [s for s in self.request.stop if s]
-        hold = max((len(s) for s in stops), default=1) - 1
-        count = 0
-        pending: list[int] = []
-        text = ""
-        emitted = 0
-        finish = "length"
-        stopped = False
-        while True:
-            token = self.tokens.get()
-            if token is self._DONE:
-                break
-            count += 1
-            if token in eos:
-                finish = "stop"
-                continue
-            pending.append(token)
-            piece = tokenizer.decode(pending, skip_special_tokens=True)
-            if piece.endswith("\ufffd"):  # an incomplete UTF-8 sequence: wait for the next token
-                continue
-            pending.clear()
-            searched_from = max(0, len(text) - hold)
-            text += piece
-            cut = _first_stop(text, stops, searched_from)
-            if cut is not None:
-                stopped, finish = True, "stop"
-                if cut > emitted:
-                    yield Delta(text=text[emitted:cut])
-                self.cancel.set()
-                break
-            safe = len(text) - hold
-            if safe > emitted:
-                yield Delta(text=text[emitted:safe])
-                emitted = safe
-        if self.error is not None and not isinstance(self.error, GeneratorExit):
-            raise self.error
-        if not stopped:
-            text += tokenizer.decode(pending, skip_special_tokens=True) if pending else ""
-            if len(text) > emitted:
-                yield Delta(text=text[emitted:])
-        metadata: dict[str, Any] = {"image_tokens": self.inputs.image_tokens}
-        if self.inputs.videos is not None:
-            metadata.update(video_tokens=self.inputs.video_tokens, videos=self.inputs.videos.metadata)
-        yield Delta(
-            usage=Usage(
-                input_tokens=int(self.inputs.input_ids.shape[1]),
-                output_tokens=count,
-                image_tokens=self.inputs.image_tokens,
-                video_tokens=self.inputs.video_tokens,
-            ),
-            finish_reason=finish,
-            metadata=metadata,
-        )
-
-
-def _first_stop(text: str, stops: list[str], start: int = 0) -> int | None:
-    positions = [text.find(s, start) for s in stops]
-    found = [p for p in positions if p >= 0]
-    return min(found) if found else None
-
 
 def _eos_ids(lm: LoadedModel) -> list[int]:
     config = getattr(lm.model, "generation_config", None)

@@ -148,3 +148,38 @@ class TestIntegrationQwen25VL(_Integration):
 
 class TestIntegrationQwen3VL(_Integration):
     family = "qwen3_vl"
+
+
+# ------------------------------------------------------------------ the same suites on the llama.cpp backend
+# (a tiny checkpoint of each family exported in the test session by `vlkit export`'s code path)
+
+
+def _exported(family: str) -> str:
+    pytest.importorskip("llama_cpp", reason="the llamacpp extra (llama-cpp-python) is not installed")
+    from vlkit.testing import tiny_export
+
+    return str(tiny_export(family))
+
+
+class _LlamaCpp(_Integration):
+    @property
+    def chat_model_params(self) -> dict[str, Any]:
+        return {"model": _exported(self.family)}
+
+
+class TestUnitLlamaCppQwen2VL(_Tiny, ChatModelUnitTests):
+    @property
+    def chat_model_params(self) -> dict[str, Any]:
+        return {"model": _exported(self.family)}
+
+
+class TestIntegrationLlamaCppQwen2VL(_LlamaCpp):
+    family = "qwen2_vl"
+
+
+class TestIntegrationLlamaCppQwen25VL(_LlamaCpp):
+    family = "qwen2_5_vl"
+
+
+class TestIntegrationLlamaCppQwen3VL(_LlamaCpp):
+    family = "qwen3_vl"

@@ -1,4 +1,5 @@
-"""Tool calling and structured output through ChatQwenVL on the tiny random checkpoints of all three families.
+"""Tool calling and structured output through ChatQwenVL on the tiny random checkpoints of all three families,
+on both local backends: transformers, and llama.cpp on the same checkpoints exported by `vlkit export`.
 
 Random weights cannot choose sensible arguments, so these tests assert what the grammar guarantees:
 the shape of every call and every structured answer, with images in the same call and tool results
@@ -58,8 +59,33 @@ class Layout(TypedDict):
     columns: int
 
 
+_RUNTIME = {"name": "transformers"}
+
+
+@pytest.fixture(params=["transformers", "llamacpp"], autouse=True)
+def runtime(request: pytest.FixtureRequest) -> str:
+    """Every test here runs on both local backends."""
+    if request.param == "llamacpp":
+        pytest.importorskip("llama_cpp", reason="the llamacpp extra (llama-cpp-python) is not installed")
+    _RUNTIME["name"] = request.param
+    return request.param
+
+
+def _transformers_only() -> None:
+    """For the tests that read the transformers backend's prepared inputs (prompt text and pixel tensors); the
+    llama.cpp backend renders the same prompt through the same code (``LocalBackend._render``)."""
+    if _RUNTIME["name"] != "transformers":
+        pytest.skip("reads TransformersBackend.prepare(); the llama.cpp backend shares its prompt rendering")
+
+
 def _model(family: str, **kwargs) -> ChatQwenVL:
-    return ChatQwenVL(model=tiny(family), max_tokens=kwargs.pop("max_tokens", 96), **kwargs)
+    if _RUNTIME["name"] == "llamacpp":
+        from vlkit.testing import tiny_export
+
+        folder = str(tiny_export(family))
+    else:
+        folder = tiny(family)
+    return ChatQwenVL(model=folder, max_tokens=kwargs.pop("max_tokens", 96), **kwargs)
 
 
 def _image_message(chart_png: Path, text: str) -> HumanMessage:
@@ -124,6 +150,7 @@ def test_agent_loop_round_trips_tool_messages_with_images(family: str, chart_png
 
 def test_the_prompt_of_templates_without_tools_support_matches_qwen3_vl(chart_png: Path) -> None:
     """Qwen2-VL gets the tools block the Qwen3-VL template would write, calls and results included."""
+    _transformers_only()
     history = [
         _image_message(chart_png, "weather?"),
         AIMessage("", tool_calls=[{"name": "get_weather", "args": {"city": "Oslo"}, "id": "c1"}]),
@@ -183,6 +210,7 @@ def test_auto_tool_choice_never_raises_on_random_text() -> None:
 
 
 def test_tool_history_without_bound_tools_is_still_rendered_in_hermes_format() -> None:
+    _transformers_only()
     history = [
         HumanMessage("weather?"),
         AIMessage("", tool_calls=[{"name": "get_weather", "args": {"city": "Oslo"}, "id": "c1"}]),
@@ -197,6 +225,7 @@ def test_tool_history_without_bound_tools_is_still_rendered_in_hermes_format() -
 
 def test_tool_message_images_render_inside_the_tool_response(family: str, chart_png: Path) -> None:
     """A tool that returns a screenshot: Qwen's tool format puts the image inside <tool_response>."""
+    _transformers_only()
     history = [
         HumanMessage("Take a screenshot, then tell me what you see."),
         AIMessage("", tool_calls=[{"name": "take_screenshot", "args": {}, "id": "c1"}]),

@@ -50,12 +50,15 @@ class Server:
         raise KeyError(name)
 
 
-def start_server(tmp: Path, *args: str, env: dict[str, str] | None = None, timeout: float = 240.0) -> Server:
-    """Start `vlkit serve --tiny qwen2_vl ARGS` on a free port and wait for /health."""
-    tiny("qwen2_vl")  # build the checkpoint in this process first (cached)
+def start_server(tmp: Path, *args: str, env: dict[str, str] | None = None, timeout: float = 240.0,
+                 model: str | None = None) -> Server:  # fmt: skip
+    """Start `vlkit serve --tiny qwen2_vl ARGS` (or `--model MODEL ARGS`) on a free port and wait for /health."""
+    if model is None:
+        tiny("qwen2_vl")  # build the checkpoint in this process first (cached)
     port = free_port()
     log = tmp / f"serve-{port}.log"
-    command = [str(Path(sys.executable).parent / "vlkit"), "serve", "--tiny", "qwen2_vl", "--port", str(port), *args]
+    chosen = ["--model", model] if model is not None else ["--tiny", "qwen2_vl"]
+    command = [str(Path(sys.executable).parent / "vlkit"), "serve", *chosen, "--port", str(port), *args]
     handle = log.open("wb")
     process = subprocess.Popen(command, stdout=handle, stderr=subprocess.STDOUT, env={**os.environ, **(env or {})})
     url = f"http://127.0.0.1:{port}"

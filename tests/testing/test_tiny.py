@@ -89,7 +89,7 @@ def _user_turn_with_image(text: str) -> list[dict]:
 
 
 def test_public_api() -> None:
-    assert vlkit.testing.__all__ == ["TINY_FAMILIES", "build_tiny_checkpoint", "tiny_checkpoint"]
+    assert vlkit.testing.__all__ == ["TINY_FAMILIES", "build_tiny_checkpoint", "tiny_checkpoint", "tiny_export"]
     assert TINY_FAMILIES == ["qwen2_vl", "qwen2_5_vl", "qwen3_vl"]
 
 

@@ -1,4 +1,4 @@
-"""The ``vlkit`` command line: ``vlkit chat``, ``agent``, ``kb …``, ``html``, ``invoice``, ``gui``, ``serve``."""
+"""The ``vlkit`` command line: ``vlkit chat``, ``agent``, ``kb …``, ``html``, ``invoice``, ``gui``, ``serve``, ``export``, ``doctor``."""
 
 from __future__ import annotations
 
@@ -22,6 +22,8 @@ _COMMANDS: dict[str, tuple[str, str, str]] = {
     "invoice": ("vlkit.cli._invoice", "app", "group"),
     "gui": ("vlkit.cli._gui", "app", "group"),
     "serve": ("vlkit.cli._serve", "serve", "command"),
+    "export": ("vlkit.cli._export", "export", "command"),
+    "doctor": ("vlkit.cli._doctor", "doctor", "command"),
 }
 
 

@@ -17,7 +17,7 @@ __all__ = ["serve"]
 
 
 def serve(
-    model: Annotated[Optional[str], typer.Option("--model", "-m", help="Hugging Face id or local checkpoint folder (default: $VLKIT_MODEL, else Qwen/Qwen2-VL-2B-Instruct).")] = None,
+    model: Annotated[Optional[str], typer.Option("--model", "-m", help="Hugging Face id, local checkpoint folder, or a folder made by `vlkit export` (served with llama.cpp) (default: $VLKIT_MODEL, else Qwen/Qwen2-VL-2B-Instruct).")] = None,
     tiny: Annotated[Optional[Family], typer.Option(help="Serve a tiny RANDOM checkpoint of this family (offline check; answers are noise).")] = None,
     host: Annotated[str, typer.Option(help="Address to listen on; 0.0.0.0 exposes the server to the network (set --api-key).")] = "127.0.0.1",
     port: Annotated[int, typer.Option(min=0, max=65535, help="TCP port (0: a free one, printed at start-up).")] = 8000,

@@ -17,7 +17,7 @@ def stream_answer(llm: Any, messages: list[Any]) -> str:
     first: float | None = None
     usage = None
     pieces: list[str] = []
-    waiting = f"loading {llm.model}" if getattr(llm, "backend", None) == "transformers" else "asking the server"
+    waiting = f"loading {llm.model}" if getattr(llm, "backend", None) in ("transformers", "llamacpp") else "asking the server"
     status = err_console.status(waiting)
     status.start()
     try:

@@ -34,6 +34,7 @@ F = TypeVar("F", bound=Callable[..., Any])
 
 class BackendName(str, Enum):
     transformers = "transformers"
+    llamacpp = "llamacpp"
     openai = "openai"
 
 
@@ -45,8 +46,9 @@ Family = Enum("Family", {name: name for name in FAMILIES}, type=str)  # type: ig
 ModelOpt = Annotated[
     Optional[str],
     typer.Option("--model", "-m", show_default=False,
-                 help="Hugging Face id or local checkpoint folder; with --base-url, the served model's name "
-                      "(default: $VLKIT_MODEL, else Qwen/Qwen2-VL-2B-Instruct)."),
+                 help="Hugging Face id, local checkpoint folder, or a folder made by `vlkit export` (runs on "
+                      "llama.cpp); with --base-url, the served model's name (default: $VLKIT_MODEL, else "
+                      "Qwen/Qwen2-VL-2B-Instruct)."),
 ]
 TinyOpt = Annotated[
     Optional[Family],  # type: ignore[valid-type]
@@ -56,8 +58,9 @@ TinyOpt = Annotated[
 BackendOpt = Annotated[
     Optional[BackendName],
     typer.Option(show_default=False,
-                 help="Run locally with transformers, or on an OpenAI-compatible server "
-                      "(default: openai with --base-url, else transformers)."),
+                 help="Run locally with transformers or llama.cpp, or on an OpenAI-compatible server "
+                      "(default: openai with --base-url, llamacpp for a folder made by `vlkit export`, "
+                      "else transformers)."),
 ]
 BaseUrlOpt = Annotated[
     Optional[str], typer.Option(show_default=False,
@@ -94,11 +97,11 @@ def resolve_backend(backend: Any = None, base_url: str | None = None, tiny: Any 
     if tiny is not None and (backend == "openai" or base_url):
         given = "--base-url" if base_url else "--backend openai"
         raise UserError(f"--tiny runs a local random checkpoint; drop {given} (or drop --tiny)")
-    if backend == "transformers" and base_url:
-        raise UserError("--base-url names a server, which --backend transformers does not use; drop one of them "
+    if backend in ("transformers", "llamacpp") and base_url:
+        raise UserError(f"--base-url names a server, which --backend {backend} does not use; drop one of them "
                         "(--base-url alone implies --backend openai)")
     if backend is None:
-        return "openai" if base_url else "transformers"
+        return "openai" if base_url else "auto"
     return str(backend)
 
 

@@ -16,6 +16,6 @@ from __future__ import annotations
 
 from vlkit.testing._families import TINY_FAMILIES
 from vlkit.testing.build import build_tiny_checkpoint
-from vlkit.testing.cache import tiny_checkpoint
+from vlkit.testing.cache import tiny_checkpoint, tiny_export
 
-__all__ = ["TINY_FAMILIES", "build_tiny_checkpoint", "tiny_checkpoint"]
+__all__ = ["TINY_FAMILIES", "build_tiny_checkpoint", "tiny_checkpoint", "tiny_export"]

@@ -20,7 +20,7 @@ from pathlib import Path
 from vlkit.testing._families import family_spec
 from vlkit.testing.build import build_tiny_checkpoint
 
-__all__ = ["cache_root", "content_version", "tiny_checkpoint"]
+__all__ = ["cache_root", "content_version", "tiny_checkpoint", "tiny_export"]
 
 logger = logging.getLogger(__name__)
 
@@ -57,6 +57,43 @@ def content_version() -> str:
     return digest.hexdigest()[:12]
 
 
+def _publish(final: Path, build) -> Path:  # type: ignore[no-untyped-def]
+    """Build into a private sibling of ``final`` and rename it into place (the loser of a race keeps the
+    winner's folder)."""
+    if final.is_dir():
+        return final
+    final.parent.mkdir(parents=True, exist_ok=True)
+    staging = Path(tempfile.mkdtemp(prefix=f".{final.name}.", suffix=".tmp", dir=final.parent))
+    try:
+        build(staging)
+        staging.chmod(0o755)  # mkdtemp makes it owner-only; the published folder is an ordinary one
+        try:
+            os.rename(staging, final)
+        except OSError:
+            if not final.is_dir():
+                raise
+            logger.debug("another process published %s first; using it", final)
+        else:
+            logger.info("cached %s at %s", final.name, final)
+    finally:
+        if staging.exists():
+            shutil.rmtree(staging, ignore_errors=True)
+    return final
+
+
+def tiny_export(family: str, quant: str = "F16", mmproj_quant: str = "F32") -> Path:
+    """A cached ``vlkit export --to gguf`` of :func:`tiny_checkpoint` ``(family)``, for the llama.cpp backend's
+    tests (needs the ``llamacpp`` extra). F16 weights and an F32 vision encoder by default: closest to the
+    transformers run of the same checkpoint."""
+    import llama_cpp
+
+    from vlkit.models.export import export_model
+
+    source = tiny_checkpoint(family)
+    final = cache_root() / f"{family}-{content_version()}-gguf-{llama_cpp.__version__}-{quant}-{mmproj_quant}"
+    return _publish(final, lambda staging: export_model(source, staging, quant=quant, mmproj_quant=mmproj_quant, overwrite=True))
+
+
 def tiny_checkpoint(family: str) -> Path:
     """Return a cached tiny checkpoint folder of ``family``, building it on first use.
 
@@ -71,22 +108,4 @@ def tiny_checkpoint(family: str) -> Path:
     """
     family_spec(family)  # fail on an unknown family before touching the disk
     final = cache_root() / f"{family}-{content_version()}"
-    if final.is_dir():
-        return final
-    final.parent.mkdir(parents=True, exist_ok=True)
-    staging = Path(tempfile.mkdtemp(prefix=f".{final.name}.", suffix=".tmp", dir=final.parent))
-    try:
-        build_tiny_checkpoint(family, staging, seed=0)
-        staging.chmod(0o755)  # mkdtemp makes it owner-only; the published folder is an ordinary one
-        try:
-            os.rename(staging, final)
-        except OSError:
-            if not final.is_dir():
-                raise
-            logger.debug("another process published %s first; using it", final)
-        else:
-            logger.info("cached tiny %s checkpoint at %s", family, final)
-    finally:
-        if staging.exists():
-            shutil.rmtree(staging, ignore_errors=True)
-    return final
+    return _publish(final, lambda staging: build_tiny_checkpoint(family, staging, seed=0))
