@@ -95,6 +95,42 @@ PUBLISHED_CONFIG: dict[str, Any] = {
 }
 PUBLISHED_PARAMETERS = 2_208_985_600  # model.safetensors.index.json total_size 4,417,971,200 bytes / 2 (bf16)
 
+# Qwen/Qwen3-VL-2B-Instruct's architecture (--family qwen3_vl): its config.json as recalled from the model card
+# (28 layers of 2048, 16/8 heads of 128, MLP 6144, tied embeddings, interleaved M-RoPE [24, 20, 20]; a
+# 24-block 1024-wide ViT with 16-px patches, a 2x2 merger and DeepStack at blocks 5, 11, 17), not copied from
+# the published file, so its parameter count is not checked against a published one.
+QWEN3_VL_2B_CONFIG: dict[str, Any] = {
+    "architectures": ["Qwen3VLForConditionalGeneration"],
+    "model_type": "qwen3_vl",
+    "image_token_id": 151655,
+    "video_token_id": 151656,
+    "vision_start_token_id": 151652,
+    "vision_end_token_id": 151653,
+    "tie_word_embeddings": True,
+    "initializer_range": 0.02,
+    "text_config": {
+        "model_type": "qwen3_vl_text", "attention_bias": False, "attention_dropout": 0.0, "bos_token_id": 151643,
+        "eos_token_id": 151645, "head_dim": 128, "hidden_act": "silu", "hidden_size": 2048,
+        "initializer_range": 0.02, "intermediate_size": 6144, "max_position_embeddings": 262144,
+        "num_attention_heads": 16, "num_hidden_layers": 28, "num_key_value_heads": 8, "rms_norm_eps": 1e-06,
+        "rope_scaling": {"mrope_interleaved": True, "mrope_section": [24, 20, 20], "rope_type": "default"},
+        "rope_theta": 5000000, "tie_word_embeddings": True, "use_cache": True, "vocab_size": 151936,
+    },
+    "vision_config": {
+        "model_type": "qwen3_vl", "deepstack_visual_indexes": [5, 11, 17], "depth": 24,
+        "hidden_act": "gelu_pytorch_tanh", "hidden_size": 1024, "in_channels": 3, "initializer_range": 0.02,
+        "intermediate_size": 4096, "num_heads": 16, "num_position_embeddings": 2304, "out_hidden_size": 2048,
+        "patch_size": 16, "spatial_merge_size": 2, "temporal_patch_size": 2,
+    },
+}  # fmt: skip
+
+ARCHITECTURES: dict[str, dict[str, Any]] = {
+    "qwen2_vl": {"config": PUBLISHED_CONFIG, "parameters": PUBLISHED_PARAMETERS, "folder": "qwen2-vl-2b-instruct-random",
+                 "name": "Qwen/Qwen2-VL-2B-Instruct config.json, random bf16 weights"},
+    "qwen3_vl": {"config": QWEN3_VL_2B_CONFIG, "parameters": None, "folder": "qwen3-vl-2b-instruct-random",
+                 "name": "Qwen/Qwen3-VL-2B-Instruct architecture (config recalled, see QWEN3_VL_2B_CONFIG), random bf16 weights"},
+}  # fmt: skip
+
 PUBLISHED_GENERATION_CONFIG: dict[str, Any] = {
     "bos_token_id": 151643,
     "pad_token_id": 151643,
@@ -125,13 +161,13 @@ FIRST_ADDED_ID = 151643
 # ---------------------------------------------------------------------------------------------- checkpoint
 
 
-def default_checkpoint() -> Path:
+def default_checkpoint(family: str = "qwen2_vl") -> Path:
     base = os.environ.get("VLKIT_CACHE")
     root = Path(base).expanduser() / "bench" if base else RESULTS / "checkpoints"
-    return root / "qwen2-vl-2b-instruct-random"
+    return root / ARCHITECTURES[family]["folder"]
 
 
-def _tokenizer() -> Any:
+def _tokenizer(family: str = "qwen2_vl") -> Any:
     """vlkit.testing's tiny BPE with the added tokens moved to their real Qwen ids (151643 …).
 
     The tiny BPE covers ids 0..~1000; the ids between it and 151643 are unused, so the
@@ -141,7 +177,7 @@ def _tokenizer() -> Any:
     from vlkit.testing._tokenizer import train_tokenizer
     from vlkit.testing.build import load_template
 
-    tokenizer = train_tokenizer(chat_template=load_template(family_spec("qwen2_vl")), first_added_id=FIRST_ADDED_ID)
+    tokenizer = train_tokenizer(chat_template=load_template(family_spec(family)), first_added_id=FIRST_ADDED_ID)
     named = {"image_token_id": "<|image_pad|>", "video_token_id": "<|video_pad|>",
              "vision_start_token_id": "<|vision_start|>", "vision_end_token_id": "<|vision_end|>"}
     for key, token in named.items():
@@ -177,7 +213,7 @@ def _random_weights(model: Any, seed: int) -> None:
                 elif name == "bias":
                     param.zero_()
                 else:
-                    param.normal_(0.0, PUBLISHED_CONFIG["initializer_range"], generator=gen)
+                    param.normal_(0.0, 0.02, generator=gen)  # initializer_range of both architectures
                 done.add(id(param))
     missed = [n for n, p in model.named_parameters() if id(p) not in done]
     if missed:
@@ -193,27 +229,28 @@ def _published_name(name: str) -> str:
     return name
 
 
-def build_checkpoint(folder: Path, seed: int = 0) -> dict[str, Any]:
+def build_checkpoint(folder: Path, seed: int = 0, family: str = "qwen2_vl") -> dict[str, Any]:
     """Write config, random bf16 weights, tokenizer, template and image-processor config into ``folder``."""
     import torch
     from safetensors.torch import save_file
-    from transformers import AutoConfig, Qwen2VLForConditionalGeneration
+    from transformers import AutoConfig, AutoModelForImageTextToText
 
+    arch = ARCHITECTURES[family]
     tmp = folder.with_name(f"{folder.name}.tmp-{os.getpid()}")
     shutil.rmtree(tmp, ignore_errors=True)
     tmp.mkdir(parents=True)
     started = time.perf_counter()
-    (tmp / "config.json").write_text(json.dumps(PUBLISHED_CONFIG, indent=2) + "\n", encoding="utf-8")
+    (tmp / "config.json").write_text(json.dumps(arch["config"], indent=2) + "\n", encoding="utf-8")
     config = AutoConfig.from_pretrained(tmp)
     with torch.device("meta"):
-        model = Qwen2VLForConditionalGeneration._from_config(config, dtype=torch.bfloat16)
+        model = AutoModelForImageTextToText.from_config(config, dtype=torch.bfloat16)
     model.to_empty(device="cpu")
     model.tie_weights()  # to_empty gives lm_head its own storage; the published model ties it to the embedding
     _random_weights(model, seed)
     parameters = sum(p.numel() for p in model.parameters())
-    if parameters != PUBLISHED_PARAMETERS:
-        raise RuntimeError(f"built {parameters:,} parameters; the published checkpoint has {PUBLISHED_PARAMETERS:,}")
-    tokenizer = _tokenizer()
+    if arch["parameters"] is not None and parameters != arch["parameters"]:
+        raise RuntimeError(f"built {parameters:,} parameters; the published checkpoint has {arch['parameters']:,}")
+    tokenizer = _tokenizer(family)
     # Greedy decoding must go on for the full token budget and stream visible text each step, as a real
     # model's answer does: shrink the (tied) output rows of EOS, the other added tokens, the unused ids and
     # the BPE tokens that do not print on their own to 1/20 of the others, so their logits never beat the
@@ -224,16 +261,24 @@ def build_checkpoint(folder: Path, seed: int = 0) -> dict[str, Any]:
     silenced[_printable_ids(tokenizer)] = False
     with torch.no_grad():
         model.get_output_embeddings().weight[silenced] *= 0.05
-    state = {_published_name(k): v.contiguous() for k, v in model.state_dict().items() if k != "lm_head.weight"}
+    rename = _published_name if family == "qwen2_vl" else (lambda name: name)  # Qwen3-VL publishes transformers 5's names
+    state = {rename(k): v.contiguous() for k, v in model.state_dict().items() if k != "lm_head.weight"}
     log.info("built %.3fB parameters in %.0f s; writing %.1f GB", parameters / 1e9, time.perf_counter() - started,
              sum(v.numel() * v.element_size() for v in state.values()) / 1e9)
     save_file(state, str(tmp / "model.safetensors"), metadata={"format": "pt"})
     del state, model
     tokenizer.save_pretrained(tmp)
+    if family == "qwen2_vl":
+        preprocessor = PUBLISHED_PREPROCESSOR
+    else:  # the patch size, mean and std of the family, as vlkit's tiny checkpoints write them
+        from vlkit.testing._families import family_spec
+        from vlkit.testing.build import _preprocessor_config
+
+        preprocessor = _preprocessor_config(family_spec(family))
     files = {
         "generation_config.json": PUBLISHED_GENERATION_CONFIG,
-        "preprocessor_config.json": PUBLISHED_PREPROCESSOR,
-        "bench_checkpoint.json": {"version": CHECKPOINT_VERSION, "seed": seed, "parameters": parameters},
+        "preprocessor_config.json": preprocessor,
+        "bench_checkpoint.json": {"version": CHECKPOINT_VERSION, "seed": seed, "parameters": parameters, "family": family},
     }
     for name, content in files.items():
         (tmp / name).write_text(json.dumps(content, indent=2) + "\n", encoding="utf-8")
@@ -631,7 +676,7 @@ def worker_naive(spec: dict[str, Any]) -> dict[str, Any]:
 
 def worker(spec: dict[str, Any]) -> dict[str, Any]:
     if spec["config"] == "build":
-        return build_checkpoint(Path(spec["checkpoint"]))
+        return build_checkpoint(Path(spec["checkpoint"]), family=spec.get("family", "qwen2_vl"))
     if spec["config"] == "export":
         return export_folder(spec)
     run = {"vlkit": worker_vlkit, "naive": worker_naive, "llamacpp": worker_llamacpp, "raw-llamacpp": worker_raw}[spec["config"]]
@@ -786,7 +831,7 @@ def language_model_parameters(folder: Path) -> int:
         with open(shard, "rb") as fh:
             header = json.loads(fh.read(int.from_bytes(fh.read(8), "little")))
         for name, info in header.items():
-            if name != "__metadata__" and not name.startswith("visual."):
+            if name != "__metadata__" and "visual." not in name:
                 count = 1
                 for dim in info["shape"]:
                     count *= dim
@@ -805,6 +850,8 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         epilog="Ratios in the output are vlkit / naive. Needs: pip install 'vlkit[local]'.",
     )
     parser.add_argument("--quick", action="store_true", help="8 new tokens and no warm-up run (a few minutes on CPU)")
+    parser.add_argument("--family", choices=sorted(ARCHITECTURES), default="qwen2_vl",
+                        help="the architecture: Qwen2-VL-2B (default) or Qwen3-VL-2B (the model-card rows are Qwen2-VL's only)")
     parser.add_argument(
         "--new-tokens", type=int, default=None, help="new tokens per answer, fixed length (default 32; 8 with --quick)"
     )
@@ -864,13 +911,16 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     new_tokens = args.new_tokens or (8 if args.quick else 32)
     warmup = (not args.quick) if args.warmup is None else args.warmup
-    folder = (args.checkpoint or default_checkpoint()).resolve()
+    folder = (args.checkpoint or default_checkpoint(args.family)).resolve()
+    if args.family != "qwen2_vl" and "naive" in args.configs:
+        log.info("the model-card recipe rows are Qwen2-VL's only; skipped for %s", args.family)
+        args.configs = [c for c in args.configs if c != "naive"]
     script = Path(__file__).resolve()
 
     info = None if args.rebuild else checkpoint_info(folder)
     if info is None:
-        log.info("building the random Qwen2-VL-2B-Instruct checkpoint in %s", folder)
-        built = run_worker(script, {"config": "build", "checkpoint": str(folder)})
+        log.info("building the random %s checkpoint in %s", args.family, folder)
+        built = run_worker(script, {"config": "build", "checkpoint": str(folder), "family": args.family})
         if "error" in built:
             log.error("building the checkpoint failed: %s", built["error"])
             return 1
@@ -879,7 +929,7 @@ def main(argv: list[str] | None = None) -> int:
     write_image(image)
 
     results = []
-    reference = RESULTS / "bench_generate_reference.npz"  # kept for a later run of the other configs alone
+    reference = RESULTS / f"bench_generate_reference-{args.family}.npz"  # kept for a later run of the other configs alone
     if "vlkit" in args.configs and "bf16" in args.dtypes:
         reference.unlink(missing_ok=True)
     base = {"new_tokens": new_tokens, "warmup": warmup, "repeats": max(1, args.repeats), "checkpoint": str(folder),
@@ -921,9 +971,9 @@ def main(argv: list[str] | None = None) -> int:
     document = {
         "benchmark": "bench_generate",
         "model": {
-            "architecture": "Qwen/Qwen2-VL-2B-Instruct config.json, random bf16 weights",
+            "architecture": ARCHITECTURES[args.family]["name"],
             "parameters": info["parameters"] if info else None,
-            "published_parameters": PUBLISHED_PARAMETERS,
+            "published_parameters": ARCHITECTURES[args.family]["parameters"],
             "checkpoint": str(folder),
         },
         "workload": {
