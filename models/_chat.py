@@ -63,6 +63,7 @@ class ChatQwenVL(BaseChatModel):
         print(llm.invoke([msg]).content)
 
         remote = ChatQwenVL(backend="openai", base_url="http://127.0.0.1:8000/v1", model="Qwen/Qwen2-VL-2B-Instruct")
+        fast_cpu = ChatQwenVL(model="qwen2vl-q4")  # a folder made by `vlkit export`: runs on llama.cpp
         ```
     """
 
