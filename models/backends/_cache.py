@@ -189,6 +189,10 @@ class PrefixCache(Generic[V]):
     def put(self, units: Sequence[Hashable], state: V, nbytes: int) -> bool:
         return self._lru.put(tuple(units), PrefixEntry(tuple(units), state, nbytes))
 
+    def entries(self) -> list[tuple[Hashable, PrefixEntry[V]]]:
+        """A snapshot of the entries, least recently used first."""
+        return self._lru.items()
+
     def pop(self, units: Sequence[Hashable]) -> PrefixEntry[V] | None:
         """Remove the entry saved for exactly ``units`` (a state a longer one has superseded)."""
         return self._lru.pop(tuple(units))

@@ -21,7 +21,7 @@ from vlkit.vision.families import FamilySpec
 from vlkit.vision.video import VideoBudget, VideoInput, VideoLimits, video_budget
 from vlkit.models.prompting import template_messages
 
-__all__ = ["IMAGE_PAD", "VIDEO_PAD", "LocalBackend", "PromptParts", "TextStream", "expand_image_pads", "resize_for"]
+__all__ = ["IMAGE_PAD", "VIDEO_PAD", "LocalBackend", "PromptParts", "TextStream", "eos_ids", "expand_image_pads", "resize_for"]
 
 IMAGE_PAD = "<|image_pad|>"
 VIDEO_PAD = "<|video_pad|>"
@@ -193,6 +193,18 @@ def expand_image_pads(prompt: str, per_image: list[int]) -> str:
         out.append(IMAGE_PAD * count)
         out.append(piece)
     return "".join(out)
+
+
+def eos_ids(tokenizer: Any, configured: Any = None) -> list[int]:
+    """The token ids that end an answer: the checkpoint's generation config's ``eos_token_id`` (an id or a
+    list; the tokenizer's when it has none), and ``<|im_end|>``."""
+    if configured is None:
+        configured = tokenizer.eos_token_id
+    ids = [i for i in (configured if isinstance(configured, (list, tuple)) else [configured]) if i is not None]
+    im_end = tokenizer.convert_tokens_to_ids("<|im_end|>")
+    if isinstance(im_end, int) and im_end >= 0 and im_end not in ids:
+        ids.append(im_end)
+    return ids
 
 
 class TextStream:

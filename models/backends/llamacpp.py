@@ -10,9 +10,10 @@ Two caches (:mod:`vlkit.models.backends._cache`):
 
 * the **vision cache** keeps each image's embeddings by a hash of its pixels and budget, so a repeated
   screenshot is not encoded again;
-* the **prefix cache**: the context keeps the last prompt's attention state, and states of earlier prompts
-  are kept (bounded by bytes, least recently used out); a call prefills only what follows the longest
-  prefix it shares with one of them — tokens, and images by their key.
+* the **prefix cache**: the context keeps the last conversation's attention state; when another
+  conversation is about to overwrite it, the state is saved (bounded by bytes, least recently used out). A
+  call prefills only what follows the longest prefix it shares with the context or a saved state — tokens,
+  and images by their key. A conversation that goes on copies nothing.
 """
 
 from __future__ import annotations
@@ -31,7 +32,7 @@ import numpy as np
 from vlkit.errors import ContextOverflowError, ModelNotFoundError, UnsupportedModelError
 from vlkit.extras import require
 from vlkit.models.backends._cache import ByteLRU, CacheConfig, PrefixCache, common_prefix, image_key
-from vlkit.models.backends._local import IMAGE_PAD, LocalBackend, TextStream
+from vlkit.models.backends._local import IMAGE_PAD, LocalBackend, TextStream, eos_ids
 from vlkit.models.backends.base import Delta, GenerationRequest, Usage
 from vlkit.models.exported import ExportManifest, read_manifest
 from vlkit.vision import ImageLimits
@@ -211,7 +212,7 @@ def load_gguf(folder: str | Path, *, threads: int | None = None, n_ctx: int | No
             threads=threads,
             vision=ByteLRU(cache.vision_bytes, lambda array: array.nbytes),
             prefix=PrefixCache(cache.prefix_bytes),
-            eos_ids=_eos_ids(folder, tokenizer),
+            eos_ids=eos_ids(tokenizer, _configured_eos(folder)),
         )
         weakref.finalize(loaded, _free, llama_cpp, mtmd_cpp, model, ctx, mtmd)
         _CACHE[key] = loaded
@@ -224,16 +225,9 @@ def _free(llama_cpp: Any, mtmd_cpp: Any, model: Any, ctx: Any, mtmd: Any) -> Non
     llama_cpp.llama_model_free(model)
 
 
-def _eos_ids(folder: Path, tokenizer: Any) -> list[int]:
-    ids: list[int] = []
+def _configured_eos(folder: Path) -> Any:
     config = folder / "generation_config.json"
-    if config.is_file():
-        eos = json.loads(config.read_text(encoding="utf-8")).get("eos_token_id")
-        ids.extend(eos if isinstance(eos, list) else [eos] if eos is not None else [])
-    for token in (tokenizer.eos_token_id, tokenizer.convert_tokens_to_ids("<|im_end|>")):
-        if isinstance(token, int) and token >= 0 and token not in ids:
-            ids.append(token)
-    return ids
+    return json.loads(config.read_text(encoding="utf-8")).get("eos_token_id") if config.is_file() else None
 
 
 class LlamaCppBackend(LocalBackend):
@@ -379,6 +373,7 @@ class _Run:
         keep = min(common_prefix(live.units, units), len(units) - 1) if self.use_prefix else 0
         # (the last prompt token is always decoded: it gives the first answer token's logits)
         if self.use_prefix:
+            self._stash(keep)  # before the units after ``keep`` are dropped or replaced
             entry, shared = lm.prefix.longest(units)
             shared = min(shared, len(units) - 1)
             if entry is not None and shared > keep:
@@ -404,8 +399,6 @@ class _Run:
                 j += 1
             self._text(units[i:j], last=j == len(units))
             i = j
-        if self.use_prefix and len(units) >= lm.prefix.min_units:
-            self._save()
 
     def _restore(self, units: tuple[Hashable, ...], saved: _Saved) -> None:
         lm = self.lm
@@ -413,15 +406,24 @@ class _Run:
             return
         lm.live.units, lm.live.starts, lm.live.end = list(units), list(saved.starts), saved.end
 
-    def _save(self) -> None:
-        lm = self.lm
+    def _stash(self, keep: int) -> None:
+        """Save the context's state before a prompt that keeps only ``keep`` of its units overwrites the rest
+        (another conversation comes in), so a later call can bring it back. A call that continues the same
+        conversation copies nothing; entries the saved state extends are dropped."""
+        lm, live = self.lm, self.lm.live
+        if len(live.units) - keep < lm.prefix.min_units:
+            return
         size = self.llama_cpp.llama_state_seq_get_size(lm.ctx, 0)
         if size <= 0 or size > lm.prefix.max_bytes:
             return
         data = (ctypes.c_uint8 * size)()
         written = self.llama_cpp.llama_state_seq_get_data(lm.ctx, data, size, 0)
-        if written:
-            lm.prefix.put(lm.live.units, _Saved(data, tuple(lm.live.starts), lm.live.end), written)
+        if not written:
+            return
+        for _, entry in lm.prefix.entries():
+            if common_prefix(entry.units, live.units) == len(entry.units):  # superseded by the state saved now
+                lm.prefix.pop(entry.units)
+        lm.prefix.put(live.units, _Saved(data, tuple(live.starts), live.end), written)
 
     def _text(self, tokens: list[Hashable], *, last: bool) -> None:
         llama_cpp, lm, live = self.llama_cpp, self.lm, self.lm.live

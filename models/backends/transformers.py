@@ -15,7 +15,9 @@ from typing import Any, Iterator
 
 from vlkit.models.backends import _video
 from vlkit.models.backends._cache import CacheConfig, image_key
-from vlkit.models.backends._local import IMAGE_PAD, VIDEO_PAD, LocalBackend, TextStream, expand_image_pads, resize_for
+from vlkit.models.backends._local import (
+    IMAGE_PAD, VIDEO_PAD, LocalBackend, TextStream, eos_ids, expand_image_pads, resize_for,
+)  # fmt: skip
 from vlkit.models.backends.base import Delta, GenerationRequest, Usage
 from vlkit.models.backends.loading import LoadedModel, load_model, pick_device, resolve_checkpoint
 from vlkit.vision import ImageLimits
@@ -300,12 +302,4 @@ class _Generation:
             self.tokens.put(self._DONE)
 
 def _eos_ids(lm: LoadedModel) -> list[int]:
-    config = getattr(lm.model, "generation_config", None)
-    eos = getattr(config, "eos_token_id", None)
-    if eos is None:
-        eos = lm.tokenizer.eos_token_id
-    ids = list(eos) if isinstance(eos, (list, tuple)) else [eos]
-    im_end = lm.tokenizer.convert_tokens_to_ids("<|im_end|>")
-    if isinstance(im_end, int) and im_end >= 0 and im_end not in ids:
-        ids.append(im_end)
-    return [i for i in ids if i is not None]
+    return eos_ids(lm.tokenizer, getattr(getattr(lm.model, "generation_config", None), "eos_token_id", None))

@@ -273,12 +273,21 @@ def test_a_repeated_image_is_not_encoded_again_and_a_different_one_of_the_same_s
 
 def test_the_prefix_store_brings_back_an_earlier_conversation() -> None:
     llm = chat("qwen2_5_vl")
+    store = llm.backend_impl.checkpoint.prefix
+    llm.backend_impl.clear_caches()
     a, _ = _conversation(picture("box"), None)
     b = [SystemMessage("Something else first, long enough to matter here."), HumanMessage(content=[picture("bar"), "Hi"])]
     llm.invoke(a)
-    llm.invoke(b)  # the context now holds b; a's state is in the store
+    llm.invoke([*a, AIMessage("ok"), HumanMessage("Go on.")])
+    assert store.stats.entries == 0  # a conversation that goes on copies no state
+    llm.invoke(b)  # the context now holds b; a's state was saved before b replaced it
+    assert store.stats.entries == 1
     back = llm.invoke([*a, AIMessage("ok"), HumanMessage("More?")])
     assert back.usage_metadata["input_token_details"]["cache_read"] >= 20
+    llm.invoke(b)  # a's new branch ("More?") saved in turn; the "Go on." branch stays: neither extends the other
+    assert store.stats.entries == 3
+    llm.invoke([*b, AIMessage("ok"), HumanMessage("And?")])  # b goes on from the saved state: nothing copied
+    assert store.stats.entries == 3
 
 
 def test_caches_are_bounded_by_bytes_and_can_be_switched_off(monkeypatch: pytest.MonkeyPatch) -> None:
