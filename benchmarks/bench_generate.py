@@ -10,7 +10,11 @@ its own process, so its peak RSS is its own:
 * ``vlkit`` — ChatQwenVL on transformers, bf16 and fp32;
 * ``llamacpp`` — ChatQwenVL on an exported folder (llama.cpp), per text quant × vision quant;
 * ``raw-llamacpp`` — llama.cpp's C API alone on the same GGUF (prefill + greedy decode, no vlkit code):
-  the ceiling the llamacpp rows are compared with.
+  the ceiling the llamacpp rows are compared with;
+* ``openvino`` — OpenVINO GenAI's ``VLMPipeline`` on the checkpoint exported by optimum-intel (int8 and
+  int4 weights). optimum-intel pins an older transformers than vlkit's, so this side runs in its own
+  environment, named by ``--openvino-python`` (see benchmarks/README.md): ``_openvino.py`` exports and
+  times it there.
 
     python benchmarks/bench_generate.py --quick          # 8 new tokens, no warm-up
     python benchmarks/bench_generate.py                  # 32 new tokens after a warm-up run
@@ -95,10 +99,13 @@ PUBLISHED_CONFIG: dict[str, Any] = {
 }
 PUBLISHED_PARAMETERS = 2_208_985_600  # model.safetensors.index.json total_size 4,417,971,200 bytes / 2 (bf16)
 
-# Qwen/Qwen3-VL-2B-Instruct's architecture (--family qwen3_vl): its config.json as recalled from the model card
-# (28 layers of 2048, 16/8 heads of 128, MLP 6144, tied embeddings, interleaved M-RoPE [24, 20, 20]; a
-# 24-block 1024-wide ViT with 16-px patches, a 2x2 merger and DeepStack at blocks 5, 11, 17), not copied from
-# the published file, so its parameter count is not checked against a published one.
+# Qwen/Qwen3-VL-2B-Instruct's architecture (--family qwen3_vl): config.json's fields (28 layers of 2048, 16/8
+# heads of 128, MLP 6144, tied embeddings, interleaved M-RoPE [24, 20, 20], rope theta 5e6; a 24-block 1024-wide
+# ViT, MLP 4096, with 16-px patches, 2304 position embeddings, a 2x2 merger to 2048 and DeepStack at blocks 5,
+# 11, 17). Written from the model card's config, then checked field by field against two independent public
+# copies of it (a test fixture of a Qwen3-VL 2B config pinned to a Hub revision, and the defaults of an engine
+# for Qwen3-VL-Embedding-2B, the same backbone, "aligned with config.json"): all agree. No published parameter
+# total was found to check the count against.
 QWEN3_VL_2B_CONFIG: dict[str, Any] = {
     "architectures": ["Qwen3VLForConditionalGeneration"],
     "model_type": "qwen3_vl",
@@ -124,11 +131,34 @@ QWEN3_VL_2B_CONFIG: dict[str, Any] = {
     },
 }  # fmt: skip
 
+# Qwen/Qwen2.5-VL-3B-Instruct's config.json (--family qwen2_5_vl), as published copies of it read: 36 layers of
+# 2048, 16/2 heads, MLP 11008, tied embeddings, M-RoPE [16, 24, 24]; a 32-block 1280-wide ViT (MLP 3420, SiLU,
+# RMSNorm) with 14-px patches, windowed attention (112 px) except blocks 7, 15, 23, 31, merged to 2048.
+QWEN2_5_VL_3B_CONFIG: dict[str, Any] = {
+    "architectures": ["Qwen2_5_VLForConditionalGeneration"],
+    "attention_dropout": 0.0, "bos_token_id": 151643, "eos_token_id": 151645, "vision_start_token_id": 151652,
+    "vision_end_token_id": 151653, "vision_token_id": 151654, "image_token_id": 151655, "video_token_id": 151656,
+    "hidden_act": "silu", "hidden_size": 2048, "initializer_range": 0.02, "intermediate_size": 11008,
+    "max_position_embeddings": 128000, "max_window_layers": 70, "model_type": "qwen2_5_vl",
+    "num_attention_heads": 16, "num_hidden_layers": 36, "num_key_value_heads": 2, "rms_norm_eps": 1e-06,
+    "rope_theta": 1000000.0, "sliding_window": 32768, "tie_word_embeddings": True, "torch_dtype": "bfloat16",
+    "use_cache": True, "use_sliding_window": False,
+    "vision_config": {
+        "depth": 32, "hidden_act": "silu", "hidden_size": 1280, "intermediate_size": 3420, "num_heads": 16,
+        "in_chans": 3, "out_hidden_size": 2048, "patch_size": 14, "spatial_merge_size": 2, "spatial_patch_size": 14,
+        "window_size": 112, "fullatt_block_indexes": [7, 15, 23, 31], "tokens_per_second": 2, "temporal_patch_size": 2,
+    },
+    "rope_scaling": {"type": "mrope", "mrope_section": [16, 24, 24]},
+    "vocab_size": 151936,
+}  # fmt: skip
+
 ARCHITECTURES: dict[str, dict[str, Any]] = {
     "qwen2_vl": {"config": PUBLISHED_CONFIG, "parameters": PUBLISHED_PARAMETERS, "folder": "qwen2-vl-2b-instruct-random",
                  "name": "Qwen/Qwen2-VL-2B-Instruct config.json, random bf16 weights"},
+    "qwen2_5_vl": {"config": QWEN2_5_VL_3B_CONFIG, "parameters": None, "folder": "qwen2.5-vl-3b-instruct-random",
+                   "name": "Qwen/Qwen2.5-VL-3B-Instruct config.json, random bf16 weights"},
     "qwen3_vl": {"config": QWEN3_VL_2B_CONFIG, "parameters": None, "folder": "qwen3-vl-2b-instruct-random",
-                 "name": "Qwen/Qwen3-VL-2B-Instruct architecture (config recalled, see QWEN3_VL_2B_CONFIG), random bf16 weights"},
+                 "name": "Qwen/Qwen3-VL-2B-Instruct architecture (config fields checked, see QWEN3_VL_2B_CONFIG), random bf16 weights"},
 }  # fmt: skip
 
 PUBLISHED_GENERATION_CONFIG: dict[str, Any] = {
@@ -261,7 +291,8 @@ def build_checkpoint(folder: Path, seed: int = 0, family: str = "qwen2_vl") -> d
     silenced[_printable_ids(tokenizer)] = False
     with torch.no_grad():
         model.get_output_embeddings().weight[silenced] *= 0.05
-    rename = _published_name if family == "qwen2_vl" else (lambda name: name)  # Qwen3-VL publishes transformers 5's names
+    # Qwen2-VL and Qwen2.5-VL publish transformers 4's names (model.layers.*, visual.*), Qwen3-VL transformers 5's
+    rename = _published_name if family in ("qwen2_vl", "qwen2_5_vl") else (lambda name: name)
     state = {rename(k): v.contiguous() for k, v in model.state_dict().items() if k != "lm_head.weight"}
     log.info("built %.3fB parameters in %.0f s; writing %.1f GB", parameters / 1e9, time.perf_counter() - started,
              sum(v.numel() * v.element_size() for v in state.values()) / 1e9)
@@ -727,6 +758,51 @@ def export_folder(spec: dict[str, Any]) -> dict[str, Any]:
     return {"export_s": round(time.perf_counter() - started, 1)}
 
 
+def _openvino_run(python: str, *args: str) -> dict[str, Any]:
+    """``_openvino.py ARGS`` in the OpenVINO environment's interpreter; the JSON line it printed."""
+    import subprocess
+
+    script = Path(__file__).resolve().with_name("_openvino.py")
+    proc = subprocess.run([python, str(script), *args], stdout=subprocess.PIPE, stderr=None, text=True, check=False)
+    lines = [line for line in proc.stdout.splitlines() if line.strip()]
+    if proc.returncode != 0 or not lines:
+        return {"error": f"_openvino.py {args[0]} exited with status {proc.returncode} (its stderr is above)"}
+    return json.loads(lines[-1])
+
+
+def openvino_rows(python: str, checkpoint: Path, formats: list[str], base: dict[str, Any]) -> list[dict[str, Any]]:
+    """Export (once, cached beside the GGUF folders) and time each OpenVINO weight format."""
+    results = []
+    for weight_format in formats:
+        folder = checkpoint.with_name(f"{checkpoint.name}-v{CHECKPOINT_VERSION}-openvino-{weight_format}")
+        spec = {**base, "config": "openvino", "device": "cpu", "dtype": weight_format, "weights": weight_format}
+        if not (folder / "openvino_language_model.xml").is_file():
+            log.info("exporting %s to OpenVINO %s (optimum-intel)", checkpoint.name, weight_format)
+            shutil.rmtree(folder, ignore_errors=True)
+            done = _openvino_run(python, "export", "--checkpoint", str(checkpoint), "--weight-format", weight_format,
+                                 "--out", str(folder))  # fmt: skip
+            if "error" in done:
+                results.append({**spec, **done})
+                continue
+            log.info("exported in %.0f s", done.get("seconds") or -1)
+        log.info("[openvino cpu %s] running (%d new tokens%s)", weight_format, base["new_tokens"],
+                 ", after a warm-up" if base["warmup"] else "")  # fmt: skip
+        load_before = os.getloadavg()[0]
+        out = _openvino_run(python, "worker", json.dumps({**base, "folder": str(folder)}))
+        out = {**spec, **out, "folder": str(folder), "load_average": [round(load_before, 2), round(os.getloadavg()[0], 2)]}
+        if "error" not in out and base.get("compare_to"):
+            # VLMPipeline gives no logits: the same IR's language model through optimum-intel, teacher-forced
+            log.info("[openvino cpu %s] agreement with the bf16 reference (optimum-intel, teacher-forced)", weight_format)
+            agreement = _openvino_run(python, "agreement", json.dumps({**base, "folder": str(folder)}))
+            out["agreement"] = {**agreement, "free_running": out.pop("agreement_free_running", None)}
+        if "error" not in out:
+            log.info("[openvino cpu %s] load %.1f s, vision %.2f s, first token %.2f s, %.2f tok/s, peak RSS %.2f GiB",
+                     weight_format, out.get("load_s") or -1, out.get("vision_s") or -1, out.get("ttft_s") or -1,
+                     out.get("decode_tok_s") or -1, out.get("peak_rss_gib") or -1)  # fmt: skip
+        results.append(out)
+    return results
+
+
 def _gguf_folder(checkpoint: Path, quant: str, mmproj: str) -> Path:
     return checkpoint.with_name(f"{checkpoint.name}-v{CHECKPOINT_VERSION}-gguf-{quant}-{mmproj}")
 
@@ -759,6 +835,9 @@ def bytes_per_token(result: dict[str, Any], lm_parameters: int) -> float | None:
     if result["config"] in ("vlkit", "naive"):
         return lm_parameters * (2 if result["dtype"] == "bf16" else 4)
     folder = result.get("folder")
+    if folder and result["config"] == "openvino":
+        weights = Path(folder) / "openvino_language_model.bin"
+        return weights.stat().st_size if weights.is_file() else None
     if folder:
         from vlkit.models.exported import read_manifest
 
@@ -777,7 +856,8 @@ def rows_of(results: list[dict[str, Any]], bandwidth_gbs: float | None, lm_param
         elif r["config"] == "vlkit":
             config, backend, weights = f"vlkit-{r['dtype']}", "transformers", r["dtype"]
         else:
-            config, backend, weights = f"{r['config']}-{r['weights']}", "llama.cpp" if r["config"] == "llamacpp" else "llama.cpp C API", r["weights"]
+            backend = {"llamacpp": "llama.cpp", "openvino": "OpenVINO GenAI"}.get(r["config"], "llama.cpp C API")
+            config, weights = f"{r['config']}-{r['weights']}", r["weights"]
         per_token = bytes_per_token(r, lm_parameters)
         roofline = None
         if bandwidth_gbs and per_token and r.get("decode_tok_s"):
@@ -851,7 +931,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     )
     parser.add_argument("--quick", action="store_true", help="8 new tokens and no warm-up run (a few minutes on CPU)")
     parser.add_argument("--family", choices=sorted(ARCHITECTURES), default="qwen2_vl",
-                        help="the architecture: Qwen2-VL-2B (default) or Qwen3-VL-2B (the model-card rows are Qwen2-VL's only)")
+                        help="the architecture: Qwen2-VL-2B (default), Qwen2.5-VL-3B or Qwen3-VL-2B (the model-card rows are Qwen2-VL's only)")
     parser.add_argument(
         "--new-tokens", type=int, default=None, help="new tokens per answer, fixed length (default 32; 8 with --quick)"
     )
@@ -860,6 +940,10 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
                         help="comma-separated from vlkit,naive,llamacpp,raw-llamacpp (default: all)")
     parser.add_argument("--quants", default="Q4_K_M,Q8_0", help="llama.cpp text weights (default: %(default)s)")
     parser.add_argument("--mmprojs", default="BF16,F16,Q8_0", help="llama.cpp vision weights (default: %(default)s)")
+    parser.add_argument("--openvino-python", default=os.environ.get("VLKIT_OPENVINO_PYTHON"),
+                        help="python of an environment with optimum-intel and openvino-genai: adds the openvino rows "
+                        "(default: $VLKIT_OPENVINO_PYTHON; see benchmarks/README.md for that environment)")
+    parser.add_argument("--openvino-weights", default="int8,int4", help="OpenVINO weight formats (default: %(default)s)")
     parser.add_argument("--repack", action="store_true",
                         help="also run each llamacpp row without llama.cpp's weight repacking (less memory, faster prefill, slower decode)")
     parser.add_argument(
@@ -880,7 +964,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     args = parser.parse_args(argv)
     choices = (("dtypes", {"bf16", "fp32"}), ("configs", {"vlkit", "naive", "llamacpp", "raw-llamacpp"}),
                ("devices", {"cpu", "cuda"}), ("quants", {"Q4_K_M", "Q8_0", "Q6_K", "Q5_K_M", "Q4_0", "F16"}),
-               ("mmprojs", {"BF16", "F16", "Q8_0", "F32"}))  # fmt: skip
+               ("mmprojs", {"BF16", "F16", "Q8_0", "F32"}), ("openvino_weights", {"int8", "int4"}))  # fmt: skip
     for name, allowed in choices:
         value = getattr(args, name)
         if value is None:
@@ -889,7 +973,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         unknown = set(items) - allowed
         if unknown or not items:
             wrong = ", ".join(sorted(unknown)) or "empty list"
-            parser.error(f"--{name}: unknown {wrong}; choose from {', '.join(sorted(allowed))}")
+            parser.error(f"--{name.replace('_', '-')}: unknown {wrong}; choose from {', '.join(sorted(allowed))}")
         setattr(args, name, items)
     return args
 
@@ -961,6 +1045,11 @@ def main(argv: list[str] | None = None) -> int:
                     results.append(run_worker(script, {**base, "config": "raw-llamacpp", "device": "cpu", "dtype": quant,
                                                        "weights": quant + ("" if repack else "+no-repack"), "repack": repack,
                                                        "folder": str(export), "prompt_tokens": prompt_tokens}))  # fmt: skip
+    if args.openvino_python:
+        ov_base = {**base, "compare_to": str(reference)} if reference.is_file() else base
+        results.extend(openvino_rows(args.openvino_python, folder, args.openvino_weights, ov_base))
+    else:
+        log.info("no --openvino-python (or VLKIT_OPENVINO_PYTHON): the openvino rows are skipped")
     from vlkit.models.machine import default_threads, memory_bandwidth
 
     bandwidth_read, bandwidth_copy, method = memory_bandwidth(default_threads())
