@@ -1077,6 +1077,8 @@ def main(argv: list[str] | None = None) -> int:
         "rows": rows,
         "ratios_over_vlkit_bf16": ratios_over(rows, "vlkit-bf16"),
         "ratios_over_seeds_fp32": ratios_over(rows, "seeds-fp32"),
+        # what vlkit runs on this CPU by default (fp32 where bf16 is emulated): the fair baseline there
+        "ratios_over_vlkit_fp32": ratios_over(rows, "vlkit-fp32"),
         "results": results,
         "ratios_vlkit_over_naive": ratios(results),
     }
