@@ -759,15 +759,22 @@ def export_folder(spec: dict[str, Any]) -> dict[str, Any]:
 
 
 def _openvino_run(python: str, *args: str) -> dict[str, Any]:
-    """``_openvino.py ARGS`` in the OpenVINO environment's interpreter; the JSON line it printed."""
+    """``_openvino.py ARGS`` in the OpenVINO environment's interpreter; the JSON line it printed, or an error
+    row (the rows measured before it are kept either way)."""
     import subprocess
 
     script = Path(__file__).resolve().with_name("_openvino.py")
-    proc = subprocess.run([python, str(script), *args], stdout=subprocess.PIPE, stderr=None, text=True, check=False)
+    try:
+        proc = subprocess.run([python, str(script), *args], stdout=subprocess.PIPE, stderr=None, text=True, check=False)
+    except OSError as exc:
+        return {"error": f"--openvino-python {python}: {exc.strerror or exc}"}
     lines = [line for line in proc.stdout.splitlines() if line.strip()]
     if proc.returncode != 0 or not lines:
         return {"error": f"_openvino.py {args[0]} exited with status {proc.returncode} (its stderr is above)"}
-    return json.loads(lines[-1])
+    try:
+        return json.loads(lines[-1])
+    except ValueError:
+        return {"error": f"_openvino.py {args[0]} printed no JSON result: {lines[-1][:200]}"}
 
 
 def openvino_rows(python: str, checkpoint: Path, formats: list[str], base: dict[str, Any]) -> list[dict[str, Any]]:
@@ -793,7 +800,13 @@ def openvino_rows(python: str, checkpoint: Path, formats: list[str], base: dict[
         if "error" not in out and base.get("compare_to"):
             # VLMPipeline gives no logits: the same IR's language model through optimum-intel, teacher-forced
             log.info("[openvino cpu %s] agreement with the bf16 reference (optimum-intel, teacher-forced)", weight_format)
-            agreement = _openvino_run(python, "agreement", json.dumps({**base, "folder": str(folder)}))
+            logits = folder / "agreement_logits.npz"
+            agreement = _openvino_run(python, "agreement", json.dumps({**base, "folder": str(folder), "logits_out": str(logits)}))
+            if "error" not in agreement:
+                import numpy as np
+
+                with np.load(logits) as data:
+                    agreement.update(_agreement(data["first"], data["top1"].tolist(), Path(base["compare_to"])))
             out["agreement"] = {**agreement, "free_running": out.pop("agreement_free_running", None)}
         if "error" not in out:
             log.info("[openvino cpu %s] load %.1f s, vision %.2f s, first token %.2f s, %.2f tok/s, peak RSS %.2f GiB",
@@ -975,6 +988,9 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
             wrong = ", ".join(sorted(unknown)) or "empty list"
             parser.error(f"--{name.replace('_', '-')}: unknown {wrong}; choose from {', '.join(sorted(allowed))}")
         setattr(args, name, items)
+    if args.openvino_python and not (os.path.isfile(args.openvino_python) and os.access(args.openvino_python, os.X_OK)):
+        parser.error(f"--openvino-python {args.openvino_python}: no such executable (the python of the OpenVINO "
+                     "environment, e.g. /work/ovenv/bin/python; see benchmarks/README.md)")  # fmt: skip
     return args
 
 
@@ -1045,7 +1061,10 @@ def main(argv: list[str] | None = None) -> int:
                     results.append(run_worker(script, {**base, "config": "raw-llamacpp", "device": "cpu", "dtype": quant,
                                                        "weights": quant + ("" if repack else "+no-repack"), "repack": repack,
                                                        "folder": str(export), "prompt_tokens": prompt_tokens}))  # fmt: skip
-    if args.openvino_python:
+    if args.openvino_python and args.family != "qwen2_vl":
+        log.info("the openvino rows are Qwen2-VL's only (its vision timing and agreement read Qwen2-VL's IRs); skipped for %s",
+                 args.family)  # fmt: skip
+    elif args.openvino_python:
         ov_base = {**base, "compare_to": str(reference)} if reference.is_file() else base
         results.extend(openvino_rows(args.openvino_python, folder, args.openvino_weights, ov_base))
     else:

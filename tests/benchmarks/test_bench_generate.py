@@ -46,14 +46,19 @@ def ov_script():
     return _load("_openvino")
 
 
-def test_openvino_options(bench, monkeypatch, capsys):
-    monkeypatch.setenv("VLKIT_OPENVINO_PYTHON", "/opt/ov/bin/python")
+def test_openvino_options(bench, monkeypatch, capsys, tmp_path):
+    monkeypatch.setenv("VLKIT_OPENVINO_PYTHON", sys.executable)
     args = bench.parse_args(["--openvino-weights", "int4"])
-    assert args.openvino_python == "/opt/ov/bin/python" and args.openvino_weights == ["int4"]
+    assert args.openvino_python == sys.executable and args.openvino_weights == ["int4"]
     assert bench.parse_args([]).openvino_weights == ["int8", "int4"]
     with pytest.raises(SystemExit):
         bench.parse_args(["--openvino-weights", "int8,int3"])
     assert "--openvino-weights: unknown int3" in capsys.readouterr().err
+    # a wrong interpreter is refused before an hour of other rows runs, naming the option
+    for wrong in (tmp_path / "ovenv" / "bin" / "python", tmp_path):
+        with pytest.raises(SystemExit):
+            bench.parse_args(["--openvino-python", str(wrong)])
+        assert f"--openvino-python {wrong}: no such executable" in capsys.readouterr().err
 
 
 def test_openvino_row_reads_its_ir_bytes(bench, tmp_path):
@@ -74,6 +79,11 @@ def test_a_missing_runtime_is_an_error_row_not_a_crash(bench, tmp_path):
     assert out == {"error": "_openvino.py worker exited with status 1 (its stderr is above)"}
     (row,) = bench.rows_of([{"config": "openvino", **out}], bandwidth_gbs=30.0, lm_parameters=1)
     assert row == {"config": "openvino", "error": out["error"]}
+
+
+def test_an_interpreter_that_cannot_start_is_an_error_row(bench, tmp_path):
+    out = bench._openvino_run(str(tmp_path / "gone" / "python"), "worker", "{}")
+    assert out["error"].startswith(f"--openvino-python {tmp_path / 'gone' / 'python'}: ")
 
 
 def test_free_running_agreement_counts_to_the_first_difference(ov_script, tmp_path):
